@@ -1,0 +1,5 @@
+import sys
+
+from jazzd.cli import main
+
+sys.exit(main())

@@ -1,0 +1,301 @@
+"""Chords: symbols (common and Jazzomat notation) and held notes → root, chord tones, scale.
+
+A `Chord` answers one question fast, used by both the encoder and the live realizer: what type
+(C chord tone, S scale tone, A approach tone, X other) a pitch has over it. Chord tones are the
+root, 3rd, 5th and 6th/7th (plus a slash bass); tensions (9, 11, 13) are scale tones. Each chord's
+scale comes from its quality and is then made to contain its written tensions.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+
+from jazzd.errors import ChordError
+
+PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+NOTE_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
+NOTE_TYPES = ("C", "S", "A", "X")
+
+IONIAN = (0, 2, 4, 5, 7, 9, 11)
+DORIAN = (0, 2, 3, 5, 7, 9, 10)
+MIXOLYDIAN = (0, 2, 4, 5, 7, 9, 10)
+MELODIC_MINOR = (0, 2, 3, 5, 7, 9, 11)
+LOCRIAN = (0, 1, 3, 5, 6, 8, 10)
+WHOLE_HALF = (0, 2, 3, 5, 6, 8, 9, 11)
+HALF_WHOLE = (0, 1, 3, 4, 6, 7, 9, 10)
+WHOLE_TONE = (0, 2, 4, 6, 8, 10)
+ALTERED = (0, 1, 3, 4, 6, 8, 10)
+PHRYGIAN_DOMINANT = (0, 1, 4, 5, 7, 8, 10)
+LYDIAN_DOMINANT = (0, 2, 4, 6, 7, 9, 10)
+LYDIAN_AUGMENTED = (0, 2, 4, 6, 8, 9, 11)
+
+# Tension text (either notation, accidental first) → interval above the root.
+TENSIONS = {"9": 2, "b9": 1, "#9": 3, "11": 5, "#11": 6, "b11": 4, "13": 9, "b13": 8, "#13": 10}
+# A written tension pushes the natural degree it alters out of the scale.
+DISPLACES = {1: 2, 3: 2, 6: 5, 4: 5, 8: 9, 10: 9, 2: 1, 5: 6, 9: 8}
+
+NO_CHORD = {"NC", "N.C.", "N.C", "X", ""}
+
+_ROOT = re.compile(r"^([A-G])([#b]?)(.*)$")
+_JAZZOMAT = re.compile(
+    r"^(?P<kind>-|\+|o|sus|m7b5)?(?P<sev>j7|7|6)?"
+    r"(?P<ext>(?:(?:9|11|13)[#b]?)*)(?P<alt>alt)?$"
+)
+_COMMON_TOKEN = re.compile(
+    r"maj|ma|Maj|M|Δ|min|mi|m|-|dim|°|o|ø|aug|\+|sus2|sus4|sus|add|alt|"
+    r"[#b+-]?(?:13|11|9|7|6|5|4|2)|[(),/ ]"
+)
+
+
+@dataclass(frozen=True)
+class Chord:
+    """A chord in force: root pitch class, chord tones and scale as pitch-class sets."""
+
+    symbol: str
+    root: int
+    tones: frozenset[int]
+    scale: frozenset[int]
+    types: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "types", tuple(self._type_of(pc) for pc in range(12)))
+
+    def _type_of(self, pc: int) -> str:
+        if pc in self.tones:
+            return "C"
+        if pc in self.scale:
+            return "S"
+        if (pc - 1) % 12 in self.tones or (pc + 1) % 12 in self.tones:
+            return "A"
+        return "X"
+
+    def note_type(self, pitch: int) -> str:
+        """C, S, A or X for a MIDI pitch over this chord."""
+        return self.types[pitch % 12]
+
+
+def _build(
+    symbol: str,
+    root: int,
+    third: int,
+    fifth: int | None,
+    seventh: int | None,
+    tensions: Iterable[int],
+    alt: bool,
+    bass: int | None,
+) -> Chord:
+    """Assemble a Chord from its parts (intervals above the root) and choose its scale."""
+    tensions = set(tensions)
+    if alt:
+        seventh, fifth = 10, None
+    tones = {0, third, seventh} | ({fifth} if fifth is not None else set())
+    tones.discard(None)
+    minor, dim5, aug5 = third == 3, fifth == 6, fifth == 8
+    if alt:
+        scale = ALTERED
+    elif minor and dim5:
+        scale = LOCRIAN if seventh == 10 else WHOLE_HALF
+    elif aug5:
+        if seventh == 11:
+            scale = LYDIAN_AUGMENTED
+        elif seventh == 10 and tensions & {1, 3}:
+            scale = ALTERED
+        else:
+            scale = WHOLE_TONE
+    elif minor:
+        scale = MELODIC_MINOR if seventh == 11 else DORIAN
+    elif seventh == 10:
+        if tensions & {1, 3}:
+            scale = PHRYGIAN_DOMINANT if 8 in tensions and 3 not in tensions else HALF_WHOLE
+            if 8 in tensions and 3 in tensions:
+                scale = ALTERED
+        elif 6 in tensions:
+            scale = LYDIAN_DOMINANT
+        else:
+            scale = MIXOLYDIAN
+    elif third == 5:
+        scale = MIXOLYDIAN
+    else:
+        scale = IONIAN
+    scale_set = set(scale)
+    for t in tensions:
+        natural = DISPLACES.get(t)
+        if natural is not None and natural not in tones and natural not in tensions:
+            scale_set.discard(natural)
+    if fifth != 7 and not alt:
+        scale_set.discard(7)
+    scale_set |= tones | tensions
+    if bass is not None:
+        tones.add((bass - root) % 12)
+        scale_set.add((bass - root) % 12)
+    return Chord(
+        symbol=symbol,
+        root=root,
+        tones=frozenset((root + i) % 12 for i in tones),
+        scale=frozenset((root + i) % 12 for i in scale_set),
+    )
+
+
+def _pitch_class(letter: str, accidental: str) -> int:
+    return (PITCH_CLASS[letter] + {"#": 1, "b": -1, "": 0}[accidental]) % 12
+
+
+def _parse_jazzomat(symbol: str, root: int, quality: str, bass: int | None) -> Chord | None:
+    """Jazzomat (WJazzD) notation: `-7`, `j7`, `79b`, `7911#`, `o7`, `m7b5`, `sus7`, `7alt`."""
+    m = _JAZZOMAT.match(quality)
+    if m is None or (m["ext"] and not m["sev"] and m["kind"] != "m7b5"):
+        return None
+    kind, sev = m["kind"] or "", m["sev"] or ""
+    third, fifth = {"-": (3, 7), "+": (4, 8), "o": (3, 6), "sus": (5, 7), "m7b5": (3, 6)}.get(kind, (4, 7))
+    seventh = {"j7": 11, "7": 10, "6": 9, "": None}[sev]
+    if kind == "m7b5":
+        seventh = 10
+    elif kind == "o" and sev == "7":
+        seventh = 9
+    tensions = [
+        TENSIONS[(t[-1] if t[-1] in "#b" else "") + t.rstrip("#b")]
+        for t in re.findall(r"(?:9|11|13)[#b]?", m["ext"])
+    ]
+    return _build(symbol, root, third, fifth, seventh, tensions, bool(m["alt"]), bass)
+
+
+def _parse_common(symbol: str, root: int, quality: str, bass: int | None) -> Chord:
+    """Common notation: `m7`, `maj7`, `7b9`, `7#11`, `m7b5`, `dim7`, `aug`, `sus4`, `6/9`, `add9`."""
+    pos, tokens = 0, []
+    while pos < len(quality):
+        m = _COMMON_TOKEN.match(quality, pos)
+        if m is None:
+            raise ChordError(f"unknown chord symbol {symbol!r} (cannot read {quality[pos:]!r})")
+        tokens.append(m.group())
+        pos = m.end()
+    tokens = [t for t in tokens if t not in "(),/ "]
+    third, fifth, seventh = 4, 7, None
+    tensions: set[int] = set()
+    alt = add_next = major_seventh = False
+    for i, tok in enumerate(tokens):
+        if tok in ("m", "mi", "min") or (tok == "-" and i == 0):
+            third = 3
+        elif tok in ("maj", "ma", "Maj", "M", "Δ"):
+            major_seventh = True
+            seventh = 11
+        elif tok in ("dim", "°", "o"):
+            third, fifth = 3, 6
+            if i + 1 < len(tokens) and tokens[i + 1] == "7":
+                seventh = 9
+        elif tok == "ø":
+            third, fifth, seventh = 3, 6, 10
+        elif tok in ("aug", "+"):
+            fifth = 8
+        elif tok in ("sus", "sus4"):
+            third = 5
+        elif tok == "sus2":
+            third = 2
+        elif tok == "add":
+            add_next = True
+        elif tok == "alt":
+            alt = True
+        else:
+            acc, num = (tok[0], tok[1:]) if tok[0] in "#b+-" else ("", tok)
+            acc = {"+": "#", "-": "b"}.get(acc, acc)
+            if add_next:
+                tensions.add(TENSIONS[acc + {"2": "9", "4": "11"}.get(num, num)])
+                add_next = False
+            elif num == "5":
+                fifth = {"#": 8, "b": 6, "": 7}[acc]
+            elif num in ("2", "4") and not acc:
+                third = 2 if num == "2" else 5
+            elif num == "6" and not acc:
+                seventh = 9 if seventh is None else seventh
+                if seventh != 9:
+                    tensions.add(9)
+            elif num == "7" and not acc:
+                if seventh is None or (seventh == 11 and not major_seventh):
+                    seventh = 10
+                elif seventh == 9 and fifth == 6:
+                    pass  # the 7 of dim7 was taken with "dim"
+            elif acc or seventh not in (None, 9) or (seventh == 9 and num == "9"):
+                if num not in ("9", "11", "13"):
+                    raise ChordError(f"unknown chord symbol {symbol!r} (cannot read {tok!r})")
+                tensions.add(TENSIONS[acc + num])
+            else:  # a bare 9/11/13 names a seventh chord with its tensions
+                seventh = 11 if major_seventh else 10
+                tensions.update({"9": [2], "11": [2, 5], "13": [2, 9]}[num])
+            major_seventh = False
+    return _build(symbol, root, third, fifth, seventh, tensions, alt, bass)
+
+
+@cache
+def parse_chord(symbol: str) -> Chord | None:
+    """Read a chord symbol in common or Jazzomat notation; None for no chord (`NC`)."""
+    text = symbol.strip()
+    if text.upper() in NO_CHORD:
+        return None
+    m = _ROOT.match(text)
+    if m is None:
+        raise ChordError(f"unknown chord symbol {symbol!r} (no root A-G)")
+    root = _pitch_class(m[1], m[2])
+    quality, bass = m[3], None
+    slash = re.search(r"/([A-G])([#b]?)$", quality)
+    if slash:
+        bass = _pitch_class(slash[1], slash[2])
+        quality = quality[: slash.start()]
+    chord = _parse_jazzomat(text, root, quality, bass)
+    if chord is None:
+        chord = _parse_common(text, root, quality, bass)
+    return chord
+
+
+RECOGNIZED_QUALITIES = (
+    "",
+    "m",
+    "7",
+    "maj7",
+    "m7",
+    "m7b5",
+    "dim",
+    "dim7",
+    "aug",
+    "sus4",
+    "6",
+    "m6",
+    "7sus4",
+    "mmaj7",
+    "7b9",
+    "7#9",
+)
+
+
+@cache
+def _templates() -> tuple[Chord, ...]:
+    return tuple(
+        parse_chord(NOTE_NAMES[root] + quality) for root in range(12) for quality in RECOGNIZED_QUALITIES
+    )
+
+
+def recognize_chord(pitches: Iterable[int]) -> Chord | None:
+    """The chord a set of held MIDI notes spells, or None for fewer than two pitch classes.
+
+    Scores each template by tones held, tones missing and notes outside it; the lowest held note
+    breaks ties as the root (so C-E-G-A is C6, A-C-E-G is Am7).
+    """
+    pitches = sorted(set(pitches))
+    held = frozenset(p % 12 for p in pitches)
+    if len(held) < 2:
+        return None
+    bass = pitches[0] % 12
+    best, best_score = None, float("-inf")
+    for chord in _templates():
+        score = (
+            2.0 * len(held & chord.tones)
+            - 1.5 * len(chord.tones - held)
+            - 1.0 * len(held - chord.tones)
+            - 1.0 * len(held - chord.scale)
+            + (0.75 if chord.root == bass else 0.0)
+            - 0.01 * len(chord.symbol)
+        )
+        if score > best_score:
+            best, best_score = chord, score
+    return best
