@@ -37,6 +37,7 @@ TENSIONS = {"9": 2, "b9": 1, "#9": 3, "11": 5, "#11": 6, "b11": 4, "13": 9, "b13
 # A written tension pushes the natural degree it alters out of the scale.
 DISPLACES = {1: 2, 3: 2, 6: 5, 4: 5, 8: 9, 10: 9, 2: 1, 5: 6, 9: 8}
 
+DEFAULT_PROGRESSION = "| F7 | Bb7 | F7 | Cm7 F7 | Bb7 | Bdim7 | F7 | D7 | Gm7 | C7 | F7 D7 | Gm7 C7 |"
 NO_CHORD = {"NC", "N.C.", "N.C", "X", ""}
 
 _ROOT = re.compile(r"^([A-G])([#b]?)(.*)$")
@@ -299,3 +300,31 @@ def recognize_chord(pitches: Iterable[int]) -> Chord | None:
         if score > best_score:
             best, best_score = chord, score
     return best
+
+
+def parse_progression(text: str) -> list[list[Chord]]:
+    """Bars of chords from `| Dm7 G7 | Cmaj7 | % |`: `|` separates bars, chords in a bar share
+    it evenly, `%` repeats the previous bar, `NC` keeps the chord before it."""
+    bars: list[list[Chord]] = []
+    previous: Chord | None = None
+    cells = [cell.split() for cell in text.strip().strip("|").split("|")]
+    for number, symbols in enumerate(cells, start=1):
+        if not symbols:
+            raise ChordError(f"progression {text!r}: bar {number} is empty")
+        if symbols == ["%"]:
+            if not bars:
+                raise ChordError(f"progression {text!r}: bar 1 cannot repeat a previous bar")
+            bars.append(list(bars[-1]))
+            continue
+        bar = []
+        for symbol in symbols:
+            try:
+                chord = parse_chord(symbol) or previous
+            except ChordError as exc:
+                raise ChordError(f"progression {text!r}, bar {number}: {exc}") from None
+            if chord is None:
+                raise ChordError(f"progression {text!r}: starts with NC, so no chord is in force")
+            bar.append(chord)
+            previous = chord
+        bars.append(bar)
+    return bars

@@ -7,11 +7,27 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from jazzd.chords import DEFAULT_PROGRESSION
 from jazzd.corpus import SEED_FILE, SEED_PRESET, MidiSelection, read_corpus, summarize
 from jazzd.errors import JazzdError
 
 log = logging.getLogger("jazzd")
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
 
 
 def _selection(args: argparse.Namespace) -> MidiSelection:
@@ -25,15 +41,13 @@ def _selection(args: argparse.Namespace) -> MidiSelection:
     )
 
 
-def add_corpus_options(parser: argparse.ArgumentParser) -> None:
+def add_corpus_options(parser: argparse.ArgumentParser, paths_required: bool = True) -> None:
     """Options shared by every command that reads a corpus."""
     parser.add_argument(
-        "paths", nargs="+", metavar="PATH", help="MIDI files, WJazzD CSV files, folders or glob patterns"
-    )
-    parser.add_argument(
-        "--preset",
-        choices=["seed"],
-        help=f"seed: the course's slice of {SEED_FILE} (guitar over piano, beats 476-548)",
+        "paths",
+        nargs="+" if paths_required else "*",
+        metavar="PATH",
+        help="MIDI files, WJazzD CSV files, folders or glob patterns",
     )
     parser.add_argument(
         "--melody-track", metavar="T", help="MIDI melody track: index, name (or part of it), or program:N"
@@ -70,6 +84,126 @@ def cmd_corpus_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from jazzd import train  # training stays out of the player's imports
+
+    paths = args.paths or ([train.PRESET_CORPUS[args.preset]] if args.preset else [])
+    if not paths:
+        raise JazzdError("name a corpus PATH, or a --preset (seed, wjazzd) that has a default one")
+    settings = train.settings_for(
+        args.preset,
+        n_a=args.n_a,
+        tx=args.tx,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        min_count=args.min_count,
+        seed=args.seed,
+        stride=args.stride,
+    )
+    name = args.name or (f"{args.preset}-metheny" if args.preset == "seed" else args.preset) or "model"
+    work_dir = Path(args.work_dir) / name
+    train.train(paths, settings, work_dir, _selection(args))
+    if not args.no_export:
+        from jazzd.export import export
+
+        export(work_dir, Path(args.out_dir) / f"{name}.onnx")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from jazzd.export import export
+
+    run_dir = Path(args.run)
+    export(run_dir, Path(args.output) if args.output else Path("models") / f"{run_dir.name}.onnx")
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from jazzd.engine import Engine
+    from jazzd.realize import Soloist
+    from jazzd.render import render
+
+    engine = Engine(args.model, seed=args.seed, temperature=args.temperature, top_p=args.top_p)
+    notes = render(Soloist(engine, seed=args.seed), args.chords, args.bars, args.bpm, Path(args.output))
+    log.info(
+        "wrote %s: %d notes over %d bars at %g bpm (model %s)",
+        args.output,
+        len(notes),
+        args.bars,
+        args.bpm,
+        engine.files.name,
+    )
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from jazzd.engine import Engine
+    from jazzd.evaluate import MEASURES, evaluate
+
+    engines = [Engine(m, seed=args.seed, temperature=args.temperature, top_p=args.top_p) for m in args.model]
+    solos, _ = read_corpus(args.corpus)
+    solos = [s for s in solos if not s.chords_inferred]
+    held_out = {n for e in engines for n in e.files.sidecar.get("corpus", {}).get("validation_solos", [])}
+    if held_out and not args.all:
+        evaluated = [s for s in solos if s.name in held_out]
+        baseline = [s for s in solos if s.name not in held_out]
+    else:
+        evaluated, baseline = solos, []
+    if not evaluated:
+        raise JazzdError("none of the corpus solos is a validation solo of these models: pass --all")
+    report = evaluate(engines, evaluated, baseline, seed=args.seed)
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    names = list(report["models"])
+    rows = [("", "real", *names)]
+    models = [report["models"][n] for n in names]
+    rows.append(("NLL per token (nats)", "", *(f"{m['nll_per_token']:.3f}" for m in models)))
+    rows.append(("bigram baseline NLL", "", *(f"{m['bigram_nll_per_token']:.3f}" for m in models)))
+    for key, label in (("chord_tone_share", "chord tones"), ("scale_share", "in the chord's scale")):
+        rows.append((label, f"{report['real'][key]:.1%}", *(f"{m[key]:.1%}" for m in models)))
+    for measure in MEASURES:
+        rows.append((f"overlap: {measure}", "1", *(f"{m['overlap'][measure]:.3f}" for m in models)))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    print(f"{report['solos']} solos evaluated")
+    for row in rows:
+        print(
+            "  ".join(
+                cell.ljust(w) if i == 0 else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from jazzd.bench import run_bench
+
+    report = run_bench(args.model, tokens=args.tokens, seed=args.seed)
+    if args.json:
+        print(json.dumps(report, indent=1))
+        return 0
+    print(f"model {report['model']} (vocabulary {report['vocab_size']}, n_a {report['n_a']})")
+    for key in ("engine", "keras_eager", "course_predict"):
+        if key in report:
+            row = report[key]
+            print(f"{key:15} median {row['median_us']:9.1f} µs/token   p99 {row['p99_us']:9.1f} µs/token")
+    for key, ratio in report.get("ratios", {}).items():
+        print(f"{key:28} {ratio:g}x")
+    if "keras" in report:
+        print(report["keras"])
+    return 0
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model", metavar="M", help="a shipped model's name or an .onnx path (default wjazzd)"
+    )
+    parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    parser.add_argument("--temperature", type=float, default=1.0, metavar="T", help="sampling temperature")
+    parser.add_argument("--top-p", type=float, default=1.0, metavar="P", help="nucleus sampling mass (0-1]")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -86,8 +220,76 @@ def build_parser() -> argparse.ArgumentParser:
         "inspect", help="how a corpus tokenizes, with the round trip", parents=[common]
     )
     add_corpus_options(inspect)
+    inspect.add_argument(
+        "--preset",
+        choices=["seed"],
+        help=f"seed: the course's slice of {SEED_FILE} (guitar over piano, beats 476-548)",
+    )
     inspect.add_argument("--json", action="store_true", help="one JSON object on stdout")
     inspect.set_defaults(handler=cmd_corpus_inspect)
+
+    train = commands.add_parser("train", help="train the LSTM on a corpus and export it", parents=[common])
+    add_corpus_options(train, paths_required=False)
+    train.add_argument(
+        "--preset",
+        choices=["seed", "wjazzd"],
+        help="seed: the course exercise on the Metheny slice; wjazzd: the default model",
+    )
+    train.add_argument("--name", help="model name (default: seed-metheny, wjazzd or model)")
+    train.add_argument("--n-a", type=int, metavar="N", help="LSTM state size")
+    train.add_argument("--tx", type=int, metavar="N", help="training window length in tokens")
+    train.add_argument("--epochs", type=int, metavar="N")
+    train.add_argument("--batch-size", type=int, metavar="N")
+    train.add_argument("--stride", type=int, metavar="N", help="step between training windows")
+    train.add_argument("--min-count", type=int, metavar="N", help="keep tokens seen at least N times")
+    train.add_argument("--seed", type=int, metavar="S")
+    train.add_argument("--work-dir", default="runs", help="where weights and history go (default runs/)")
+    train.add_argument("--out-dir", default="models", help="where the ONNX model goes (default models/)")
+    train.add_argument("--no-export", action="store_true", help="train only")
+    train.set_defaults(handler=cmd_train)
+
+    export = commands.add_parser(
+        "export", help="export a training run to ONNX with a parity check", parents=[common]
+    )
+    export.add_argument("run", metavar="RUN_DIR", help="a training run folder (runs/NAME)")
+    export.add_argument("-o", "--output", metavar="FILE.onnx", help="default models/NAME.onnx")
+    export.set_defaults(handler=cmd_export)
+
+    render = commands.add_parser(
+        "render", help="an offline solo over a progression, as a MIDI file", parents=[common]
+    )
+    render.add_argument(
+        "--chords",
+        default=DEFAULT_PROGRESSION,
+        metavar="PROGRESSION",
+        help="bars separated by |, %% repeats a bar (default: a jazz blues in F)",
+    )
+    render.add_argument("--bars", type=positive_int, required=True, metavar="N")
+    render.add_argument("--bpm", type=positive_float, default=120.0, metavar="B")
+    add_model_options(render)
+    render.add_argument("-o", "--output", required=True, metavar="OUT.mid")
+    render.set_defaults(handler=cmd_render)
+
+    evaluate = commands.add_parser("eval", help="compare models with real solos", parents=[common])
+    evaluate.add_argument("--model", action="append", required=True, metavar="M", help="repeatable")
+    evaluate.add_argument("--corpus", nargs="+", required=True, metavar="PATH")
+    evaluate.add_argument(
+        "--all", action="store_true", help="evaluate every solo, not only the models' validation solos"
+    )
+    evaluate.add_argument("--seed", type=int, default=0, metavar="S")
+    evaluate.add_argument("--temperature", type=float, default=1.0, metavar="T")
+    evaluate.add_argument("--top-p", type=float, default=1.0, metavar="P")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(handler=cmd_eval)
+
+    bench = commands.add_parser("bench", help="time per generated token, with baselines", parents=[common])
+    bench.add_argument(
+        "--model", metavar="M", help="a shipped model's name or an .onnx path (default wjazzd)"
+    )
+    bench.add_argument("--tokens", type=positive_int, default=20000, metavar="N", help="tokens to time")
+    bench.add_argument("--seed", type=int, default=0, metavar="S")
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(handler=cmd_bench)
     return parser
 
 

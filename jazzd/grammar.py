@@ -7,15 +7,11 @@ keeps DUR in beats with three decimals, as the course's grammar did.
 
 from __future__ import annotations
 
-import json
 import random
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from jazzd.chords import Chord
-from jazzd.errors import JazzdError
 
 TICKS_PER_BEAT = 12
 GRID_TICKS = (0, 3, 4, 6, 8, 9, 12)  # grid points inside one beat: quarters and thirds
@@ -161,46 +157,3 @@ def realize(
             notes.append(Note(at, token.ticks, prev_pitch))
         at += token.ticks
     return notes
-
-
-class Vocabulary:
-    """Token texts sorted by text, with their counts; index order is the model's one-hot order."""
-
-    def __init__(self, counts: dict[str, int]) -> None:
-        self.tokens: list[str] = sorted(counts)
-        self.counts: list[int] = [counts[t] for t in self.tokens]
-        self.index: dict[str, int] = {t: i for i, t in enumerate(self.tokens)}
-
-    @classmethod
-    def from_sequences(cls, sequences: Iterable[Iterable[Token]]) -> Vocabulary:
-        return cls(dict(Counter(t.text for seq in sequences for t in seq)))
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    def to_json(self) -> dict:
-        return {"tokens": self.tokens, "counts": self.counts}
-
-    @classmethod
-    def from_json(cls, data: dict, where: str = "vocabulary") -> Vocabulary:
-        """Rebuild from `to_json` output; every token must parse and counts must line up."""
-        try:
-            tokens, counts = data["tokens"], data["counts"]
-            if len(tokens) != len(counts) or len(set(tokens)) != len(tokens):
-                raise ValueError("tokens and counts differ in length or repeat")
-            for t in tokens:
-                Token.parse(t)
-            return cls({t: int(c) for t, c in zip(tokens, counts, strict=True)})
-        except (KeyError, TypeError, ValueError) as exc:
-            raise JazzdError(f"{where}: not a valid vocabulary ({exc})") from None
-
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_json(), indent=1) + "\n")
-
-    @classmethod
-    def load(cls, path: Path) -> Vocabulary:
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, ValueError) as exc:
-            raise JazzdError(f"{path}: cannot read vocabulary ({exc})") from None
-        return cls.from_json(data, str(path))

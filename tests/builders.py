@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import mido
+import numpy as np
 
 
 def write_midi(
@@ -43,3 +44,97 @@ def block_chords(
 ) -> list[tuple[float, float, int]]:
     """Chord-track notes from (onset, length, pitches) blocks."""
     return [(onset, length, p) for onset, length, pitches in symbol_pitches for p in pitches]
+
+
+def lstm_weights(vocab_size: int, n_a: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {
+        "W": rng.normal(0, 0.5, (vocab_size, 4 * n_a)).astype(np.float32),
+        "U": rng.normal(0, 0.5, (n_a, 4 * n_a)).astype(np.float32),
+        "b": rng.normal(0, 0.1, (4 * n_a,)).astype(np.float32),
+        "Wd": rng.normal(0, 1.0, (n_a, vocab_size)).astype(np.float32),
+        "bd": rng.normal(0, 0.1, (vocab_size,)).astype(np.float32),
+    }
+
+
+def numpy_step(w: dict[str, np.ndarray], x: np.ndarray, a: np.ndarray, c: np.ndarray):
+    """The reference LSTM step (Keras gate order i, f, c, o) and Dense softmax."""
+
+    def sigmoid(v):
+        return 1 / (1 + np.exp(-v))
+
+    z = x @ w["W"] + a @ w["U"] + w["b"]
+    i, f, g, o = np.split(z, 4, axis=-1)
+    c_new = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+    a_new = sigmoid(o) * np.tanh(c_new)
+    logits = a_new @ w["Wd"] + w["bd"]
+    e = np.exp(logits - logits.max())
+    return e / e.sum(), a_new, c_new
+
+
+def write_onnx_step(path: Path, w: dict[str, np.ndarray]) -> Path:
+    """The same step as an ONNX graph, built by hand (no TensorFlow needed)."""
+    from onnx import TensorProto, helper, numpy_helper, save
+
+    vocab_size, four_n = w["W"].shape
+    n_a = four_n // 4
+    inits = [numpy_helper.from_array(v, k) for k, v in w.items()]
+    inits.append(numpy_helper.from_array(np.array([n_a] * 4, np.int64), "split"))
+    nodes = [
+        helper.make_node("MatMul", ["x", "W"], ["xw"]),
+        helper.make_node("MatMul", ["a", "U"], ["au"]),
+        helper.make_node("Add", ["xw", "au"], ["z0"]),
+        helper.make_node("Add", ["z0", "b"], ["z"]),
+        helper.make_node("Split", ["z", "split"], ["i", "f", "g", "o"], axis=1),
+        helper.make_node("Sigmoid", ["i"], ["si"]),
+        helper.make_node("Sigmoid", ["f"], ["sf"]),
+        helper.make_node("Tanh", ["g"], ["tg"]),
+        helper.make_node("Sigmoid", ["o"], ["so"]),
+        helper.make_node("Mul", ["sf", "c"], ["fc"]),
+        helper.make_node("Mul", ["si", "tg"], ["ig"]),
+        helper.make_node("Add", ["fc", "ig"], ["c_new"]),
+        helper.make_node("Tanh", ["c_new"], ["tc"]),
+        helper.make_node("Mul", ["so", "tc"], ["a_new"]),
+        helper.make_node("MatMul", ["a_new", "Wd"], ["l0"]),
+        helper.make_node("Add", ["l0", "bd"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probs"], axis=1),
+    ]
+
+    def spec(name, size):
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, size])
+
+    graph = helper.make_graph(
+        nodes,
+        "step",
+        [spec("x", vocab_size), spec("a", n_a), spec("c", n_a)],
+        [spec("probs", vocab_size), spec("a_new", n_a), spec("c_new", n_a)],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    save(model, str(path))
+    return path
+
+
+TINY_TOKENS = [
+    "A,0.250,<-4,2>",
+    "C,0.250,<-2,4>",
+    "C,0.500",
+    "C,0.500,<1,7>",
+    "R,0.500",
+    "R,1.000",
+    "S,0.250,<-1,5>",
+    "S,0.333,<-5,1>",
+    "X,0.250,<0,6>",
+]
+
+
+def write_tiny_model(folder: Path, name: str = "tiny", n_a: int = 8, seed: int = 0) -> Path:
+    """A small random model with a valid sidecar, as `folder/name.onnx` + `.json`."""
+    from jazzd.modelfile import write_sidecar
+    from jazzd.vocab import Vocabulary
+
+    vocab = Vocabulary({t: 10 for t in TINY_TOKENS})
+    path = write_onnx_step(folder / f"{name}.onnx", lstm_weights(len(vocab), n_a, seed))
+    write_sidecar(path, vocab, n_a, {"corpus": {"files": []}, "training": {}, "results": {}})
+    return path

@@ -1,6 +1,5 @@
 """The token grammar: text form, quantization, encoding rules and the encode → realize round trip."""
 
-import json
 import random
 
 import pytest
@@ -9,13 +8,11 @@ from hypothesis import strategies as st
 
 from jazzd.chords import NOTE_NAMES, parse_chord
 from jazzd.corpus import normalize_line
-from jazzd.errors import JazzdError
 from jazzd.grammar import (
     MAX_TOKEN_TICKS,
     TICKS_PER_BEAT,
     Note,
     Token,
-    Vocabulary,
     encode,
     quantize,
     realize,
@@ -98,20 +95,6 @@ def test_nothing_matches_in_window_falls_back_to_the_register():
 
 def test_a_type_the_chord_lacks_keeps_the_previous_pitch_inside_the_register():
     assert realize_pitch(Token("X", 12, 0, 0), C7, 90, (48, 84), random.Random(0)) == 84
-
-
-def test_vocabulary_sorted_with_counts_and_saved(tmp_path):
-    vocab = Vocabulary.from_sequences([[Token("S", 6), Token("C", 12)], [Token("C", 12)]])
-    assert vocab.tokens == ["C,1.000", "S,0.500"] and vocab.counts == [2, 1]
-    vocab.save(tmp_path / "v.json")
-    again = Vocabulary.load(tmp_path / "v.json")
-    assert again.tokens == vocab.tokens and again.counts == vocab.counts
-
-
-def test_vocabulary_rejects_garbage(tmp_path):
-    (tmp_path / "v.json").write_text(json.dumps({"tokens": ["C,1.000", "nope"], "counts": [1, 2]}))
-    with pytest.raises(JazzdError, match=r"v\.json"):
-        Vocabulary.load(tmp_path / "v.json")
 
 
 GRID = [0, 3, 4, 6, 8, 9]

@@ -1,0 +1,50 @@
+"""The soloist: tokens from the engine, pitches realized over the chord in force.
+
+Shared by the offline renderer and the live player. The token (rhythm and type) is decided
+ahead; the pitch is decided only when `realize` is called, so in live play a chord change reaches
+the very next note.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from jazzd.chords import Chord
+from jazzd.engine import Engine
+from jazzd.grammar import TICKS_PER_BEAT, Note, Token, realize_pitch
+
+DEFAULT_REGISTER = (55, 84)
+BAR_TICKS = 4 * TICKS_PER_BEAT
+
+
+@dataclass
+class Soloist:
+    """Engine + realizer state: the previous pitch and a seeded generator for pitch choice."""
+
+    engine: Engine
+    register: tuple[int, int] = DEFAULT_REGISTER
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        self.prev_pitch: int | None = None
+
+    def next_token(self) -> Token:
+        return self.engine.vocab.parsed[self.engine.next_token()]
+
+    def realize(self, token: Token, chord: Chord) -> int:
+        """The pitch for a note token over the chord in force now."""
+        self.prev_pitch = realize_pitch(token, chord, self.prev_pitch, self.register, self.rng)
+        return self.prev_pitch
+
+    def play(self, chord_at: Callable[[int], Chord], start: int, end: int) -> Iterator[Note]:
+        """Notes from tick `start` until the line reaches `end` (the last note is cut there)."""
+        at = start
+        while at < end:
+            token = self.next_token()
+            length = min(token.ticks, end - at)
+            if token.type != "R":
+                yield Note(at, length, self.realize(token, chord_at(at)), (at - start) // BAR_TICKS)
+            at += token.ticks

@@ -1,0 +1,93 @@
+"""Offline rendering: a solo over a written progression, as a Standard MIDI File.
+
+The same seed gives the same file byte for byte: the engine, the pitch choice and the MIDI
+writer are all deterministic.
+"""
+
+from __future__ import annotations
+
+import bisect
+from pathlib import Path
+
+import mido
+
+from jazzd.chords import Chord, parse_progression
+from jazzd.grammar import TICKS_PER_BEAT, Note
+from jazzd.realize import BAR_TICKS, Soloist
+
+MIDI_TICKS_PER_BEAT = 480
+TICK = MIDI_TICKS_PER_BEAT // TICKS_PER_BEAT
+SOLO_CHANNEL, CHORD_CHANNEL = 0, 1
+CHORD_VELOCITY = 60
+
+
+class Timeline:
+    """Chord changes in ticks for a progression repeated over `bars` bars of 4/4."""
+
+    def __init__(self, progression: list[list[Chord]], bars: int) -> None:
+        self.changes: list[tuple[int, Chord]] = []
+        for number in range(bars):
+            chords = progression[number % len(progression)]
+            for i, chord in enumerate(chords):
+                self.changes.append((number * BAR_TICKS + round(i * BAR_TICKS / len(chords)), chord))
+        self.starts = [t for t, _ in self.changes]
+        self.end = bars * BAR_TICKS
+
+    def chord_at(self, tick: int) -> Chord:
+        return self.changes[max(0, bisect.bisect_right(self.starts, tick) - 1)][1]
+
+
+def voicing(chord: Chord) -> list[int]:
+    """A plain left-hand voicing: the root in octave 2, the other chord tones above C3."""
+    upper = sorted(48 + chord.root + (pc - chord.root) % 12 for pc in chord.tones if pc != chord.root)
+    return [36 + chord.root, *upper]
+
+
+def velocity(onset: int) -> int:
+    """Accent on the beat, lighter between beats."""
+    return 96 if onset % TICKS_PER_BEAT == 0 else 80
+
+
+def midi_file(notes: list[Note], timeline: Timeline, bpm: float) -> mido.MidiFile:
+    """Solo on track 1 (channel 1), chords on track 2 (channel 2), tempo and metre on track 0."""
+    mid = mido.MidiFile(type=1, ticks_per_beat=MIDI_TICKS_PER_BEAT)
+    meta = mido.MidiTrack(
+        [
+            mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm)),
+            mido.MetaMessage("time_signature", numerator=4, denominator=4),
+        ]
+    )
+    solo = [(n.onset, n.onset + n.duration, n.pitch, velocity(n.onset)) for n in notes]
+    chords = []
+    for i, (start, chord) in enumerate(timeline.changes):
+        end = timeline.changes[i + 1][0] if i + 1 < len(timeline.changes) else timeline.end
+        chords.extend((start, end, p, CHORD_VELOCITY) for p in voicing(chord))
+    mid.tracks.extend(
+        [meta, _track("jazzd solo", solo, SOLO_CHANNEL), _track("chords", chords, CHORD_CHANNEL)]
+    )
+    return mid
+
+
+def _track(name: str, notes: list[tuple[int, int, int, int]], channel: int) -> mido.MidiTrack:
+    events = []
+    for start, end, pitch, vel in notes:
+        events.append(
+            (end * TICK, 0, pitch, mido.Message("note_off", channel=channel, note=pitch, velocity=0))
+        )
+        events.append(
+            (start * TICK, 1, pitch, mido.Message("note_on", channel=channel, note=pitch, velocity=vel))
+        )
+    track = mido.MidiTrack([mido.MetaMessage("track_name", name=name)])
+    now = 0
+    for tick, _, _, msg in sorted(events, key=lambda e: e[:3]):  # note-offs first at equal times
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    return track
+
+
+def render(soloist: Soloist, progression: str, bars: int, bpm: float, output: Path) -> list[Note]:
+    """Write the solo and its chords to `output`; returns the notes."""
+    timeline = Timeline(parse_progression(progression), bars)
+    notes = list(soloist.play(timeline.chord_at, 0, timeline.end))
+    midi_file(notes, timeline, bpm).save(str(output))
+    return notes

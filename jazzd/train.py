@@ -1,0 +1,276 @@
+"""Training: tokens → windows → the course's Keras model (one shared LSTM cell + Dense softmax).
+
+The unrolled model of the exercise (Tx steps of one LSTM cell and one Dense layer, x⟨1⟩ = 0) is
+written as a Keras LSTM layer over the shifted sequence with a Dense softmax on every step: the
+same shared weights, trained in one fused loop instead of Tx Python-built graph nodes. The loss is
+summed over the Tx steps, as the course's multi-output model reported it. TensorFlow is imported
+here only, and only when training runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from jazzd.corpus import MidiSelection, Solo, read_corpus
+from jazzd.errors import JazzdError, MissingExtraError
+from jazzd.grammar import encode
+from jazzd.vocab import Vocabulary, windows
+
+log = logging.getLogger(__name__)
+
+TRAIN_EXTRA_HINT = 'pip install "jazzd[train]"  (TensorFlow/Keras, tf2onnx, onnx)'
+
+
+def import_tensorflow():
+    """TensorFlow and Keras, or one line saying how to install them."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        import keras
+        import tensorflow as tf
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"training needs the train extra ({exc.name} is missing): {TRAIN_EXTRA_HINT}"
+        ) from None
+    return tf, keras
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything that decides a training run; saved with the run and in the model's sidecar."""
+
+    preset: str = "custom"
+    n_a: int = 64
+    tx: int = 30
+    epochs: int = 100
+    batch_size: int = 32
+    windows: int | None = None  # None: every window (with `stride`); N: N random windows
+    stride: int = 1
+    learning_rate: float = 0.01
+    decay: float = 0.01  # inverse-time decay, as the course's Adam(decay=0.01) ...
+    decay_per_epoch: bool = False  # ... per step (the course: 2 steps an epoch) or per epoch
+    min_count: int = 1
+    validation_every: int = 0  # every Nth solo (sorted by name) is held out; 0: none
+    patience: int = 0  # early stopping on validation loss; 0: off
+    seed: int = 0
+
+
+PRESETS = {
+    "seed": TrainSettings(preset="seed", windows=60),
+    # Chosen by the validation sweep in models/README.md.
+    "wjazzd": TrainSettings(
+        preset="wjazzd",
+        n_a=128,
+        tx=32,
+        epochs=30,
+        batch_size=256,
+        min_count=10,
+        validation_every=10,
+        patience=3,
+    ),
+}
+PRESET_CORPUS = {"seed": "../shared/data/original_metheny.mid", "wjazzd": "../shared/data/wjazzd-mcsv"}
+
+
+@dataclass
+class Dataset:
+    """Token id sequences split by solo, with the vocabulary built on the training part."""
+
+    vocab: Vocabulary
+    train: list[np.ndarray]
+    validation: list[np.ndarray]
+    train_names: list[str]
+    validation_names: list[str]
+    corpus: dict
+
+
+def split_solos(solos: list[Solo], every: int) -> tuple[list[Solo], list[Solo]]:
+    """Deterministic split by solo: sorted by name, every `every`-th solo is validation."""
+    ordered = sorted(solos, key=lambda s: s.name)
+    if every <= 0:
+        return ordered, []
+    return (
+        [s for i, s in enumerate(ordered) if i % every != 0],
+        [s for i, s in enumerate(ordered) if i % every == 0],
+    )
+
+
+def build_dataset(solos: list[Solo], settings: TrainSettings) -> Dataset:
+    usable = [s for s in solos if not s.chords_inferred]
+    train, validation = split_solos(usable, settings.validation_every)
+    tokens = {s.name: encode(s.notes, s.chord_at) for s in usable}
+    vocab = Vocabulary.from_sequences((tokens[s.name] for s in train), settings.min_count)
+    digest = hashlib.sha256()
+    for solo in sorted(usable, key=lambda s: s.name):
+        digest.update("\n".join(t.text for t in tokens[solo.name]).encode() + b"\n\n")
+    corpus = {
+        "files": sorted(Path(s.source).name for s in usable),
+        "solos": len(usable),
+        "left_out_without_chords": sorted(s.name for s in solos if s.chords_inferred),
+        "notes": sum(len(s.notes) for s in usable),
+        "tokens": sum(len(t) for t in tokens.values()),
+        "tokens_sha256": digest.hexdigest(),
+        "validation_solos": [s.name for s in validation],
+    }
+    return Dataset(
+        vocab,
+        [vocab.ids(tokens[s.name]) for s in train],
+        [vocab.ids(tokens[s.name]) for s in validation],
+        [s.name for s in train],
+        [s.name for s in validation],
+        corpus,
+    )
+
+
+def training_windows(sequences: list[np.ndarray], settings: TrainSettings) -> tuple[np.ndarray, np.ndarray]:
+    """All windows (every `stride`), or `windows` random ones as the course drew them."""
+    inputs, targets = windows(sequences, settings.tx, settings.stride)
+    if settings.windows is not None:
+        pick = np.random.default_rng(settings.seed).choice(len(targets), settings.windows, replace=True)
+        inputs, targets = inputs[pick], targets[pick]
+    return inputs, targets
+
+
+def build_model(keras, vocab_size: int, settings: TrainSettings, steps_per_epoch: int = 1):
+    """Token ids in (-1 for the zero step), a softmax over the vocabulary out at every step."""
+    ids = keras.Input((None,), dtype="int32", name="ids")
+    one_hot = keras.layers.Lambda(
+        lambda t: (
+            keras.ops.one_hot(keras.ops.maximum(t, 0), vocab_size)
+            * keras.ops.expand_dims(keras.ops.cast(t >= 0, "float32"), -1)
+        ),
+        name="one_hot",
+    )(ids)
+    hidden = keras.layers.LSTM(settings.n_a, return_sequences=True, name="lstm")(one_hot)
+    probs = keras.layers.Dense(vocab_size, activation="softmax", name="dense")(hidden)
+    model = keras.Model(ids, probs)
+
+    def summed_crossentropy(y_true, y_pred):
+        return keras.ops.sum(keras.losses.sparse_categorical_crossentropy(y_true, y_pred), axis=-1)
+
+    decay_steps = steps_per_epoch if settings.decay_per_epoch else 1
+    schedule = keras.optimizers.schedules.InverseTimeDecay(
+        settings.learning_rate, decay_steps, settings.decay
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=schedule, beta_1=0.9, beta_2=0.999),
+        loss=summed_crossentropy,
+    )
+    return model
+
+
+def train(
+    paths: list[str],
+    settings: TrainSettings,
+    work_dir: Path,
+    selection: MidiSelection | None = None,
+) -> Path:
+    """Train and save weights, vocabulary, settings and history in `work_dir`; returns it."""
+    tf, keras = import_tensorflow()
+    keras.utils.set_random_seed(settings.seed)
+    tf.config.experimental.enable_op_determinism()
+    solos, skipped = read_corpus(paths, selection or MidiSelection())
+    data = build_dataset(solos, settings)
+    x, y = training_windows(data.train, settings)
+    validation = None
+    if data.validation:
+        vx, vy = windows(data.validation, settings.tx, settings.tx)
+        validation = (vx, vy)
+    log.info(
+        "training on %d solos (%d windows of %d), validating on %d solos; vocabulary %d, n_a %d",
+        len(data.train),
+        len(x),
+        settings.tx,
+        len(data.validation),
+        len(data.vocab),
+        settings.n_a,
+    )
+    model = build_model(keras, len(data.vocab), settings, steps_per_epoch=-(-len(x) // settings.batch_size))
+    history: list[dict] = []
+
+    class Progress(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            row = {"epoch": epoch + 1, "seconds": round(time.perf_counter() - self.started, 2)}
+            row.update({k: float(v) for k, v in (logs or {}).items() if k in ("loss", "val_loss")})
+            history.append(row)
+            val = f", val_loss {row['val_loss']:.3f}" if "val_loss" in row else ""
+            log.info(
+                "epoch %d/%d: loss %.3f%s (%.1f s)",
+                epoch + 1,
+                settings.epochs,
+                row["loss"],
+                val,
+                row["seconds"],
+            )
+
+    callbacks = [Progress()]
+    if validation is not None and settings.patience > 0:
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=settings.patience, restore_best_weights=True
+            )
+        )
+    started = time.perf_counter()
+    model.fit(
+        x,
+        y,
+        batch_size=settings.batch_size,
+        epochs=settings.epochs,
+        validation_data=validation,
+        shuffle=True,
+        verbose=0,
+        callbacks=callbacks,
+    )
+    seconds = time.perf_counter() - started
+    work_dir.mkdir(parents=True, exist_ok=True)
+    model.save_weights(work_dir / "model.weights.h5")
+    best = min(history, key=lambda r: r.get("val_loss", r["loss"]))
+    results = {
+        "epochs_run": len(history),
+        "best_epoch": best["epoch"],
+        "loss_first_epoch": history[0]["loss"],
+        "loss_last_epoch": history[-1]["loss"],
+        "train_seconds": round(seconds, 1),
+    }
+    if validation is not None:
+        results["val_loss_per_token"] = best["val_loss"] / settings.tx
+    run = {
+        "settings": asdict(settings),
+        "corpus": {**data.corpus, "skipped": skipped},
+        "results": results,
+        "history": history,
+        "vocab": data.vocab.to_json(),
+    }
+    (work_dir / "run.json").write_text(json.dumps(run, indent=1) + "\n")
+    log.info("trained in %.0f s; saved %s", seconds, work_dir)
+    return work_dir
+
+
+def settings_for(preset: str | None, **overrides) -> TrainSettings:
+    """A preset's settings with the given fields replaced (None values are ignored)."""
+    base = PRESETS.get(preset or "", TrainSettings())
+    return replace(base, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def read_run(work_dir: Path) -> dict:
+    """A finished run's record (run.json), with a clear error when it is not one."""
+    path = work_dir / "run.json"
+    try:
+        run = json.loads(path.read_text())
+        Vocabulary.from_json(run["vocab"], str(path))
+        run["settings"]["n_a"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise JazzdError(f"{path}: not a finished training run ({exc})") from None
+    if not (work_dir / "model.weights.h5").is_file():
+        raise JazzdError(f"{work_dir}: model.weights.h5 is missing")
+    return run

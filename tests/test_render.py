@@ -1,0 +1,158 @@
+"""Progressions, offline rendering (deterministic, chord-aware) and the render command."""
+
+import json
+import subprocess
+import sys
+
+import mido
+import pytest
+from builders import write_tiny_model
+
+from jazzd.chords import parse_progression
+from jazzd.cli import main
+from jazzd.errors import ChordError
+from jazzd.render import Timeline
+
+
+def test_progression_bars_repeat_and_notation():
+    bars = parse_progression("| Dm7 G7 | Cmaj7 | % |")
+    assert [[c.symbol for c in bar] for bar in bars] == [["Dm7", "G7"], ["Cmaj7"], ["Cmaj7"]]
+    assert [c.symbol for c in parse_progression("| C-7 C-7 F7 F7 | Bbj7 |")[0]] == ["C-7", "C-7", "F7", "F7"]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("| % | C |", "bar 1 cannot repeat"),
+        ("| C | | D |", "bar 2 is empty"),
+        ("| C | H7 |", "bar 2: unknown chord symbol 'H7'"),
+        ("| NC | C |", "starts with NC"),
+    ],
+)
+def test_bad_progressions_say_where(text, message):
+    with pytest.raises(ChordError, match=message):
+        parse_progression(text)
+
+
+def test_timeline_shares_bars_evenly_and_repeats():
+    timeline = Timeline(parse_progression("| Dm7 G7 | C |"), bars=4)
+    assert [(t, c.symbol) for t, c in timeline.changes] == [
+        (0, "Dm7"),
+        (24, "G7"),
+        (48, "C"),
+        (96, "Dm7"),
+        (120, "G7"),
+        (144, "C"),
+    ]
+    assert timeline.chord_at(23).symbol == "Dm7" and timeline.chord_at(191).symbol == "C"
+
+
+def read_notes(path, channel):
+    mid = mido.MidiFile(str(path))
+    sounding, notes = {}, []
+    for track in mid.tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type == "note_on" and msg.velocity > 0 and msg.channel == channel:
+                assert msg.note not in sounding, "retriggered without a note-off"
+                sounding[msg.note] = tick
+            elif msg.type in ("note_off", "note_on") and getattr(msg, "channel", -1) == channel:
+                notes.append((sounding.pop(msg.note), tick, msg.note))
+    assert not sounding, "notes left hanging"
+    return mid, sorted(notes)
+
+
+def test_render_writes_solo_and_chords_at_tempo_and_is_byte_identical(tmp_path, capsys):
+    model = write_tiny_model(tmp_path)
+    argv = [
+        "render",
+        "--model",
+        str(model),
+        "--chords",
+        "| Dm7 G7 | Cmaj7 |",
+        "--bars",
+        "8",
+        "--bpm",
+        "150",
+        "--seed",
+        "7",
+        "-o",
+    ]
+    assert main([*argv, str(tmp_path / "a.mid")]) == 0
+    assert main([*argv, str(tmp_path / "b.mid")]) == 0
+    assert (tmp_path / "a.mid").read_bytes() == (tmp_path / "b.mid").read_bytes()
+    assert main([*argv[:-2], "8", "-o", str(tmp_path / "c.mid")]) == 0
+    assert (tmp_path / "c.mid").read_bytes() != (tmp_path / "a.mid").read_bytes()
+    mid, solo = read_notes(tmp_path / "a.mid", 0)
+    _, chords = read_notes(tmp_path / "a.mid", 1)
+    tempo = next(m.tempo for m in mid.tracks[0] if m.type == "set_tempo")
+    assert round(mido.tempo2bpm(tempo)) == 150
+    assert solo and max(end for _, end, _ in solo) <= 8 * 4 * mid.ticks_per_beat
+    assert {p for _, _, p in chords} >= {38, 43, 36}  # roots of Dm7, G7, Cmaj7
+    assert all(55 <= pitch <= 84 for _, _, pitch in solo)  # the default register
+
+
+def test_render_without_tensorflow(tmp_path):
+    """The playing side must run where TensorFlow is not installed: block its import."""
+    model = write_tiny_model(tmp_path)
+    code = f"""
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "keras", "tf2onnx"):
+            raise ImportError("blocked: " + name)
+sys.meta_path.insert(0, Block())
+import jazzd.cli, jazzd.engine, jazzd.realize, jazzd.render, jazzd.evaluate, jazzd.modelfile, jazzd.bench
+code = jazzd.cli.main(["render", "--model", {str(model)!r}, "--bars", "4", "-o", {str(tmp_path / "x.mid")!r}])
+assert not [m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf2onnx")]
+print("exit", code)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "exit 0", done.stderr
+    assert (tmp_path / "x.mid").stat().st_size > 100
+
+
+def test_training_without_tensorflow_says_how_to_install(tmp_path):
+    code = """
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in ("tensorflow", "keras", "tf2onnx"):
+            raise ImportError("blocked", name=name)
+sys.meta_path.insert(0, Block())
+import jazzd.cli
+sys.exit(jazzd.cli.main(["train", "--preset", "seed", "--work-dir", sys.argv[1]]))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        "jazzd: error: training needs the train extra (keras is missing): "
+        'pip install "jazzd[train]"  (TensorFlow/Keras, tf2onnx, onnx)'
+    ]
+
+
+@pytest.mark.parametrize("damage", ["missing sidecar", "wrong hash", "wrong vocabulary size", "not onnx"])
+def test_bad_model_files_are_one_line(tmp_path, capsys, damage):
+    model = write_tiny_model(tmp_path)
+    sidecar_path = model.with_suffix(".json")
+    sidecar = json.loads(sidecar_path.read_text())
+    if damage == "missing sidecar":
+        sidecar_path.unlink()
+    elif damage == "wrong hash":
+        model.write_bytes(model.read_bytes() + b"\0")
+    elif damage == "wrong vocabulary size":
+        sidecar["vocab"]["tokens"].pop()
+        sidecar["vocab"]["counts"].pop()
+        sidecar_path.write_text(json.dumps(sidecar))
+    else:
+        model.write_bytes(b"garbage")
+        sidecar_path.write_text(
+            json.dumps({**sidecar, "onnx_sha256": __import__("hashlib").sha256(b"garbage").hexdigest()})
+        )
+    code = main(["render", "--model", str(model), "--bars", "2", "-o", str(tmp_path / "o.mid")])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and str(model.stem) in err and "Traceback" not in err
+    assert not (tmp_path / "o.mid").exists()
