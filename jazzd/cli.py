@@ -195,6 +195,82 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_play(args: argparse.Namespace) -> int:
+    from jazzd.daemon import PlayOptions, play
+
+    if not args.port:
+        raise JazzdError("name the synth's output port: jazzd --port NAME (see jazzd ports)")
+    options = PlayOptions(
+        port=args.port,
+        input=args.input,
+        clock=args.clock,
+        bpm=args.bpm,
+        chords=args.chords,
+        model=args.model,
+        channel=args.channel,
+        midi_api=args.midi_api,
+        seed=args.seed,
+        temperature=args.temperature,
+        top_p=args.top_p,
+        virtual=args.virtual,
+        mode=args.mode,
+    )
+    if args.clock == "midi" and not args.input:
+        raise JazzdError("--clock midi needs --input: the port the MIDI clock arrives on")
+    return play(options)
+
+
+def cmd_ports(args: argparse.Namespace) -> int:
+    from jazzd.ports import PortLister
+
+    lister = PortLister(args.midi_api)
+    try:
+        ports = {"api": args.midi_api, "outputs": lister.outputs(), "inputs": lister.inputs()}
+    finally:
+        lister.close()
+    if args.json:
+        print(json.dumps(ports, indent=1))
+        return 0
+    for kind in ("outputs", "inputs"):
+        print(f"{kind} ({args.midi_api}):")
+        for name in ports[kind] or ["(none)"]:
+            print(f"  {name}")
+    return 0
+
+
+def channel_number(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 16:
+        raise argparse.ArgumentTypeError(f"MIDI channels are 1-16, not {text}")
+    return value
+
+
+def add_play_options(parser: argparse.ArgumentParser) -> None:
+    play = parser.add_argument_group("playing (jazzd with no command)")
+    play.add_argument(
+        "--port", metavar="NAME", help="the synth's MIDI output port (exact name or part of it)"
+    )
+    play.add_argument("--input", metavar="NAME", help="keyboard / MIDI clock input port")
+    play.add_argument(
+        "--clock",
+        choices=["internal", "midi"],
+        default="internal",
+        help="own tempo, or follow MIDI clock on --input",
+    )
+    play.add_argument("--bpm", type=positive_float, default=120.0, metavar="B", help="tempo (internal clock)")
+    play.add_argument(
+        "--chords",
+        default=DEFAULT_PROGRESSION,
+        metavar="PROGRESSION",
+        help="progression to follow without a keyboard (default: a jazz blues in F)",
+    )
+    play.add_argument("--channel", type=channel_number, default=1, metavar="1-16")
+    play.add_argument("--midi-api", choices=["alsa", "jack"], default="alsa")
+    play.add_argument("--mode", choices=["solo", "trade", "answer"], default="solo")
+    play.add_argument("--virtual", action="store_true", help="create virtual ports named --port/--input")
+    add_model_options(play)
+
+
 def add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", metavar="M", help="a shipped model's name or an .onnx path (default wjazzd)"
@@ -212,7 +288,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jazzd", description="Improvise jazz lines over chords.", parents=[common]
     )
+    add_play_options(parser)
+    parser.set_defaults(handler=cmd_play)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    ports = commands.add_parser("ports", help="list MIDI input and output ports", parents=[common])
+    ports.add_argument("--midi-api", choices=["alsa", "jack"], default="alsa")
+    ports.add_argument("--json", action="store_true")
+    ports.set_defaults(handler=cmd_ports)
 
     corpus = commands.add_parser("corpus", help="read and examine a training corpus", parents=[common])
     corpus_commands = corpus.add_subparsers(dest="corpus_command", metavar="ACTION", required=True)
@@ -301,9 +384,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="jazzd: %(levelname)s: %(message)s",
         stream=sys.stderr,
     )
-    if not hasattr(args, "handler"):
-        parser.print_help()
-        return 2
     try:
         return args.handler(args)
     except JazzdError as exc:

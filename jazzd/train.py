@@ -72,6 +72,7 @@ PRESETS = {
         epochs=30,
         batch_size=256,
         min_count=10,
+        decay_per_epoch=True,
         validation_every=10,
         patience=3,
     ),

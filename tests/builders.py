@@ -138,3 +138,46 @@ def write_tiny_model(folder: Path, name: str = "tiny", n_a: int = 8, seed: int =
     path = write_onnx_step(folder / f"{name}.onnx", lstm_weights(len(vocab), n_a, seed))
     write_sidecar(path, vocab, n_a, {"corpus": {"files": []}, "training": {}, "results": {}})
     return path
+
+
+class Recorder:
+    """A recording port: every message sent, with the manual clock's time."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.sent: list[tuple[float, mido.Message]] = []
+
+    def send(self, message: mido.Message) -> None:
+        self.sent.append((self.clock.now(), message))
+
+    def notes(self) -> list[tuple[float, float, int, int]]:
+        """(on time, off time, pitch, velocity) for each note; asserts none is left hanging."""
+        sounding: dict[int, tuple[float, int]] = {}
+        out = []
+        for t, m in self.sent:
+            if m.type == "note_on" and m.velocity > 0:
+                assert m.note not in sounding, f"note {m.note} retriggered without a note-off at {t}"
+                sounding[m.note] = (t, m.velocity)
+            elif m.type in ("note_off", "note_on") and m.note in sounding:
+                start, velocity = sounding.pop(m.note)
+                out.append((start, t, m.note, velocity))
+        assert not sounding, f"hanging notes: {sorted(sounding)}"
+        return out
+
+    def balance(self) -> dict[int, int]:
+        """note-ons minus note-offs per pitch (all zero when nothing hangs)."""
+        count: dict[int, int] = {}
+        for _, m in self.sent:
+            if m.type == "note_on" and m.velocity > 0:
+                count[m.note] = count.get(m.note, 0) + 1
+            elif m.type in ("note_off", "note_on"):
+                count[m.note] = count.get(m.note, 0) - 1
+        return {k: v for k, v in count.items() if v}
+
+
+def run_until(clock, until: float, *steppers, step: float = 0.001) -> None:
+    """Advance a manual clock to `until`, calling each stepper(now) every `step` seconds."""
+    while clock.t < until - 1e-12:
+        clock.advance(step)
+        for stepper in steppers:
+            stepper(clock.t)

@@ -1,0 +1,300 @@
+"""The live player: wires engine, clock, keyboard, performer, scheduler and ports, and keeps
+them going — waiting for ports, reconnecting, following or losing the clock — until stopped.
+
+Threads: the scheduler thread owns the output port; the rtmidi input thread only records; the
+main thread generates ahead, watches the ports and the clock, and answers signals.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+import mido
+
+from jazzd.chords import DEFAULT_PROGRESSION
+from jazzd.clock import InternalClock, MidiClockFollower
+from jazzd.engine import Engine
+from jazzd.listen import ChordTracker, Controls, Keyboard, ProgressionChords
+from jazzd.perform import Feel, Performer
+from jazzd.ports import Input, Output, PortLister, PortLost, PortNotFound
+from jazzd.realize import DEFAULT_REGISTER, Soloist
+from jazzd.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+
+STEP_SECONDS = 0.002  # how often the main thread generates ahead
+WATCH_SECONDS = 1.0  # how often the port list is checked for a vanished port
+RETRY_SECONDS = 0.5  # how often a missing port is looked for
+CLOCK_MESSAGES = {"clock", "start", "stop", "continue", "songpos"}
+
+
+@dataclass
+class PlayOptions:
+    """Everything the player needs; filled from the config file and the command line."""
+
+    port: str = "jazzd"
+    input: str | None = None
+    clock: str = "internal"
+    bpm: float = 120.0
+    chords: str = DEFAULT_PROGRESSION
+    model: str | None = None
+    channel: int = 1
+    midi_api: str = "alsa"
+    seed: int = 0
+    temperature: float = 1.0
+    top_p: float = 1.0
+    virtual: bool = False
+    split: int = 60
+    mode: str = "solo"
+    trade_bars: int = 4
+    answer_after: float = 2.0
+    swing: float = 0.5
+    register: tuple[int, int] = DEFAULT_REGISTER
+    controls: Controls = field(default_factory=Controls)
+    lookahead: float = 0.5
+
+
+def notify(state: str) -> None:
+    """sd_notify: tell systemd READY / WATCHDOG / STATUS / STOPPING (no-op outside systemd)."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+            sock.sendto(state.encode(), address)
+    except OSError as exc:
+        log.debug("sd_notify failed: %s", exc)
+
+
+class Player:
+    """One performance: `run` until `stop` is set; returns the exit code."""
+
+    def __init__(self, options: PlayOptions):
+        self.options = options
+        self.now = time.perf_counter
+        self.engine = Engine(
+            options.model, seed=options.seed, temperature=options.temperature, top_p=options.top_p
+        )
+        self.progression = ProgressionChords(options.chords)
+        if options.clock == "midi":
+            self.clock = MidiClockFollower(now=self.now, on_change=self._clock_changed)
+        else:
+            self.clock = InternalClock(options.bpm, now=self.now)
+        self.output = Output(options.port, options.midi_api, virtual=options.virtual)
+        self.scheduler = Scheduler(self.clock, self._send)
+        self.chords = ChordTracker(self.progression)
+        self.keyboard = Keyboard(
+            self.chords, options.split, options.controls, self._actions(), self._beat_now
+        )
+        self.soloist = Soloist(self.engine, register=options.register, seed=options.seed)
+        self.performer = Performer(
+            self.soloist,
+            self.scheduler,
+            self.chords.chord_at,
+            channel=options.channel - 1,
+            feel=Feel(swing=options.swing),
+            mode=options.mode,
+            trade_bars=options.trade_bars,
+            answer_after=options.answer_after,
+            keyboard=self.keyboard if options.input else None,
+            lookahead=options.lookahead,
+            seed=options.seed,
+        )
+        self.input = (
+            Input(options.input, options.midi_api, self._receive, self.now, virtual=options.virtual)
+            if options.input
+            else None
+        )
+        self.port_lost = threading.Event()
+        self._clock_was_lost = False
+
+    # -- callbacks -----------------------------------------------------------------------------
+
+    def _beat_now(self) -> float:
+        return self.clock.beat_at(self.now())
+
+    def _receive(self, message: mido.Message, t: float) -> None:
+        """The input callback: clock messages to the clock, the rest to the keyboard."""
+        if message.type in CLOCK_MESSAGES:
+            if isinstance(self.clock, MidiClockFollower):
+                self.clock.on_message(message.type, t, getattr(message, "pos", 0))
+        else:
+            self.keyboard.handle(message)
+
+    def _clock_changed(self, event: str) -> None:
+        if event in ("stop", "start", "position"):
+            self.scheduler.request_flush()
+        log.info("MIDI clock: %s", event)
+
+    def _actions(self) -> dict:
+        def temperature(value: int) -> None:
+            self.engine.temperature = 0.2 + 1.8 * value / 127
+
+        def density(value: int) -> None:
+            self.performer.density = value / 127
+
+        def register(value: int) -> None:
+            low, high = self.options.register
+            width = high - low
+            low = round(36 + (96 - 36 - width) * value / 127)
+            self.soloist.register = (low, low + width)
+
+        def start_stop(value: int) -> None:
+            self.performer.paused = value < 64
+            if self.performer.paused:
+                self.scheduler.request_flush()
+
+        def panic(value: int) -> None:
+            if value >= 64:
+                self.scheduler.request_flush()
+
+        return {
+            "temperature": temperature,
+            "density": density,
+            "register": register,
+            "start_stop": start_stop,
+            "panic": panic,
+        }
+
+    def _send(self, message: mido.Message) -> None:
+        try:
+            self.output.send(message)
+        except PortLost as exc:
+            if not self.port_lost.is_set():
+                log.warning("%s; reconnecting", exc)
+                self.port_lost.set()
+            raise
+
+    # -- ports ---------------------------------------------------------------------------------
+
+    def _open(self, port: Output | Input, names_of, stop: threading.Event, what: str) -> bool:
+        """Open a port, waiting for it to appear (one log line); False if stopped first."""
+        waiting = False
+        while not stop.is_set():
+            try:
+                name = port.open(names_of())
+                log.info("%s port: %s", what, name)
+                return True
+            except PortNotFound as exc:
+                if not waiting:
+                    log.warning("waiting: %s", exc)
+                    notify(f"STATUS=waiting for {what} port {port.wanted!r}")
+                    waiting = True
+            stop.wait(RETRY_SECONDS)
+        return False
+
+    def _reconnect_output(self, lister: PortLister, stop: threading.Event) -> None:
+        self.scheduler.request_flush()  # forget what sounded there: nothing can be sent to it
+        self.output.close()
+        if self._open(self.output, lister.outputs, stop, "output"):
+            self._all_notes_off()
+            self.port_lost.clear()
+            log.info("output port back; playing on")
+
+    def _all_notes_off(self) -> None:
+        """On opening a port: silence whatever an earlier run (or a crash) left sounding."""
+        self.output.send(
+            mido.Message("control_change", channel=self.options.channel - 1, control=123, value=0)
+        )
+
+    # -- the performance -----------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> int:
+        lister = PortLister(self.options.midi_api)
+        try:
+            notify("READY=1")
+            if not self._open(self.output, lister.outputs, stop, "output"):
+                return 0
+            self._all_notes_off()
+            if self.input and not self._open(self.input, lister.inputs, stop, "input"):
+                return 0
+            self._status()
+            thread = threading.Thread(target=self.scheduler.run, args=(stop,), name="jazzd-scheduler")
+            self.scheduler.heartbeat = self._heartbeat()
+            thread.start()
+            try:
+                self._loop(lister, stop)
+            finally:
+                stop.set()
+                thread.join(timeout=2.0)
+            return 0
+        finally:
+            notify("STOPPING=1")
+            if self.input:
+                self.input.close()
+            self.output.close()
+            lister.close()
+
+    def _heartbeat(self):
+        """WATCHDOG pings from the timing loop itself, at most every half second."""
+        last = [0.0]
+
+        def beat() -> None:
+            t = self.now()
+            if t - last[0] >= 0.5:
+                last[0] = t
+                notify("WATCHDOG=1")
+
+        return beat
+
+    def _status(self) -> None:
+        if isinstance(self.clock, MidiClockFollower):
+            notify(f"STATUS=following MIDI clock on {self.options.input}")
+        else:
+            notify(f"STATUS=playing at {self.clock.tempo:g} bpm on {self.output.name}")
+
+    def _loop(self, lister: PortLister, stop: threading.Event) -> None:
+        next_watch = self.now() + WATCH_SECONDS
+        while not stop.is_set():
+            t = self.now()
+            if self.port_lost.is_set():
+                self._reconnect_output(lister, stop)
+                continue
+            self.performer.step(t)
+            if isinstance(self.clock, MidiClockFollower):
+                lost = self.clock.lost(t)
+                if lost and not self._clock_was_lost:
+                    log.warning(
+                        "MIDI clock lost: no tick for %.0f ms; silenced",
+                        1000 * (t - self.clock.last_tick_time),
+                    )
+                    self.scheduler.request_flush()
+                    notify("STATUS=waiting for MIDI clock")
+                elif self._clock_was_lost and not lost:
+                    self._status()
+                self._clock_was_lost = lost
+            if t >= next_watch:
+                next_watch = t + WATCH_SECONDS
+                if not self.options.virtual and self.output.name not in lister.outputs():
+                    log.warning("output port %r vanished; reconnecting", self.output.name)
+                    self.port_lost.set()
+            stop.wait(STEP_SECONDS)
+
+
+def play(options: PlayOptions) -> int:
+    """Run the player until SIGTERM or SIGINT (exit 0, everything silenced)."""
+    stop = threading.Event()
+
+    def stopping(signum, frame) -> None:
+        if not stop.is_set():
+            log.info("stopping on %s", signal.Signals(signum).name)
+        stop.set()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stopping)
+    player = Player(options)
+    log.info(
+        "model %s loaded (vocabulary %d, n_a %d)",
+        player.engine.files.name,
+        len(player.engine.vocab),
+        player.engine.files.n_a,
+    )
+    return player.run(stop)

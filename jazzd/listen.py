@@ -1,0 +1,157 @@
+"""Keyboard input: chords from the left hand, phrases from the right, controls from knobs.
+
+Notes below the split point are a chord: the held set is recognized on every new key and the
+chord stays in force after release until the next one. Notes above it are the player's phrase,
+kept with their beats so they can be encoded as tokens and fed to the LSTM. Control changes map
+to actions through the configured numbers. Every method here runs in the MIDI input callback
+thread: they only record, never block.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import mido
+
+from jazzd.chords import Chord, parse_progression, recognize_chord
+from jazzd.corpus import normalize_line
+from jazzd.grammar import TICKS_PER_BEAT, Token, encode
+
+log = logging.getLogger(__name__)
+
+
+class ProgressionChords:
+    """Chords from a written progression, looped forever (bars of 4 beats)."""
+
+    def __init__(self, progression: str):
+        bars = parse_progression(progression)
+        self.changes: list[tuple[float, Chord]] = []
+        for number, chords in enumerate(bars):
+            for i, chord in enumerate(chords):
+                self.changes.append((number * 4 + i * 4 / len(chords), chord))
+        self.starts = [b for b, _ in self.changes]
+        self.length = 4.0 * len(bars)
+
+    def chord_at(self, beat: float) -> Chord:
+        return self.changes[max(0, bisect.bisect_right(self.starts, beat % self.length) - 1)][1]
+
+
+class ChordTracker:
+    """The chord the keyboard player holds (kept after release), else the fallback's."""
+
+    def __init__(self, fallback: ProgressionChords):
+        self.fallback = fallback
+        self.held: set[int] = set()
+        self.current: Chord | None = None
+        self.changes: list[tuple[float, Chord]] = []  # (beat, chord): for encoding phrases
+
+    def key_down(self, note: int, beat: float) -> None:
+        self.held.add(note)
+        chord = recognize_chord(self.held)
+        if chord is not None and chord != self.current:
+            self.current = chord
+            self.changes.append((beat, chord))
+            del self.changes[:-64]
+            log.debug("chord %s", chord.symbol)
+
+    def key_up(self, note: int) -> None:
+        self.held.discard(note)
+
+    def chord_at(self, beat: float) -> Chord:
+        """The chord in force now (the live realizer asks at send time)."""
+        return self.current if self.current is not None else self.fallback.chord_at(beat)
+
+    def chord_then(self, beat: float) -> Chord:
+        """The chord that was in force at an earlier beat (for encoding the player's phrase)."""
+        earlier = [c for b, c in self.changes if b <= beat]
+        return earlier[-1] if earlier else self.fallback.chord_at(beat)
+
+
+@dataclass
+class Phrase:
+    """The player's notes above the split, as (onset beat, duration beats, pitch)."""
+
+    notes: list[tuple[float, float, int]] = field(default_factory=list)
+    sounding: dict[int, float] = field(default_factory=dict)
+    last_activity: float = float("-inf")  # beat of the last key down or up
+
+    def clear(self) -> None:
+        self.notes.clear()
+        self.sounding.clear()
+
+
+@dataclass
+class Controls:
+    """CC numbers for each action (0-127; None: unused)."""
+
+    temperature: int | None = 71
+    density: int | None = 72
+    register: int | None = 73
+    start_stop: int | None = 74
+    panic: int | None = 75
+
+
+class Keyboard:
+    """Routes incoming messages: chords, phrase notes, controls."""
+
+    def __init__(
+        self,
+        chords: ChordTracker,
+        split: int,
+        controls: Controls,
+        actions: dict[str, Callable[[int], None]],
+        beat_now: Callable[[], float],
+    ):
+        self.chords = chords
+        self.split = split
+        self.phrase = Phrase()
+        self.lock = threading.Lock()
+        self.by_number = {n: name for name, n in vars(controls).items() if n is not None}
+        self.actions = actions
+        self.beat_now = beat_now
+        self.ignored = 0
+
+    def handle(self, message: mido.Message) -> None:
+        kind = message.type
+        if kind == "note_on" and message.velocity > 0:
+            beat = self.beat_now()
+            if message.note < self.split:
+                self.chords.key_down(message.note, beat)
+            else:
+                with self.lock:
+                    self.phrase.sounding[message.note] = beat
+                    self.phrase.last_activity = beat
+        elif kind in ("note_off", "note_on"):
+            if message.note < self.split:
+                self.chords.key_up(message.note)
+            else:
+                beat = self.beat_now()
+                with self.lock:
+                    start = self.phrase.sounding.pop(message.note, None)
+                    if start is not None:
+                        self.phrase.notes.append((start, max(beat - start, 1 / TICKS_PER_BEAT), message.note))
+                        del self.phrase.notes[:-256]
+                    self.phrase.last_activity = beat
+        elif kind == "control_change" and message.control in self.by_number:
+            self.actions[self.by_number[message.control]](message.value)
+        else:
+            self.ignored += 1
+
+    def take_phrase(self, since: float) -> list[Token]:
+        """The player's notes since `since` as tokens over the chords that were in force; the
+        phrase is emptied."""
+        with self.lock:
+            raw = [
+                (onset, duration, pitch, int(onset // 4))
+                for onset, duration, pitch in self.phrase.notes
+                if onset >= since
+            ]
+            self.phrase.clear()
+        if not raw:
+            return []
+        notes, _ = normalize_line(raw)
+        return encode(notes, lambda tick: self.chords.chord_then(tick / TICKS_PER_BEAT))

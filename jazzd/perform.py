@@ -1,0 +1,162 @@
+"""The performer: keeps generation a little ahead of the playhead and hands notes to the
+scheduler, with swing, accents, density and the turn-taking of the `trade` and `answer` modes.
+
+Tokens (rhythm and type) are decided up to `lookahead` beats ahead; each note's pitch is
+realized by the scheduler at its send time over the chord in force then.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from jazzd.chords import Chord
+from jazzd.grammar import TICKS_PER_BEAT
+from jazzd.listen import Keyboard
+from jazzd.realize import Soloist
+from jazzd.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+
+MODES = ("solo", "trade", "answer")
+BEATS_PER_BAR = 4
+
+
+@dataclass
+class Feel:
+    """Swing ratio (0.5 straight, 0.667 triplet swing) and velocities by metric position."""
+
+    swing: float = 0.5
+    velocity_downbeat: int = 100  # beats 1 and 3
+    velocity_beat: int = 90  # beats 2 and 4
+    velocity_offbeat: int = 76
+
+    def place(self, beat: float) -> float:
+        """Where a straight position sounds with swing: the off-beat eighth moves to `swing`."""
+        whole = math.floor(beat)
+        f = beat - whole
+        if self.swing == 0.5:
+            return beat
+        shaped = f * self.swing / 0.5 if f < 0.5 else self.swing + (f - 0.5) * (1 - self.swing) / 0.5
+        return whole + shaped
+
+    def velocity(self, beat: float) -> int:
+        if abs(beat - round(beat)) > 1e-9:
+            return self.velocity_offbeat
+        return self.velocity_downbeat if round(beat) % 2 == 0 else self.velocity_beat
+
+
+class Performer:
+    """Feeds the scheduler from the soloist; call `step(now)` every few milliseconds."""
+
+    def __init__(
+        self,
+        soloist: Soloist,
+        scheduler: Scheduler,
+        chord_at: Callable[[float], Chord],
+        channel: int = 0,
+        feel: Feel | None = None,
+        mode: str = "solo",
+        trade_bars: int = 4,
+        answer_after: float = 2.0,
+        keyboard: Keyboard | None = None,
+        lookahead: float = 0.5,
+        seed: int = 0,
+    ):
+        self.soloist = soloist
+        self.scheduler = scheduler
+        self.chord_at = chord_at
+        self.channel = channel
+        self.feel = feel or Feel()
+        self.mode = mode
+        self.trade_bars = trade_bars
+        self.answer_after = answer_after
+        self.keyboard = keyboard
+        self.lookahead = lookahead
+        self.density = 1.0
+        self.paused = False
+        self.next_beat: float | None = None
+        self.answer_until = -1.0  # answer mode: jazzd plays until this beat ...
+        self.answer_started = -math.inf  # ... an answer that began at this beat
+        self.turn_start = 0.0  # trade mode: where the current jazzd turn began
+        self._dice = random.Random(seed + 1)
+
+    # -- turns ---------------------------------------------------------------------------------
+
+    def _turn_length(self) -> float:
+        return self.trade_bars * BEATS_PER_BAR
+
+    def _playing_until(self, beat: float) -> float:
+        """If jazzd plays at `beat`, the beat its turn ends (inf in solo); else -1."""
+        if self.paused:
+            return -1.0
+        if self.mode == "trade":
+            turn = math.floor(beat / self._turn_length())
+            return (turn + 1) * self._turn_length() if turn % 2 == 1 else -1.0
+        if self.mode == "answer":
+            return self.answer_until if beat < self.answer_until else -1.0
+        return math.inf
+
+    def _listen(self, playhead: float) -> None:
+        """Turn-taking: prime the LSTM with the player's phrase when jazzd's turn begins."""
+        if self.keyboard is None:
+            return
+        if self.mode == "trade":
+            length = self._turn_length()
+            turn = math.floor(playhead / length)
+            start = turn * length
+            if turn % 2 == 1 and start > self.turn_start:
+                self.turn_start = start
+                self._answer_phrase(start - length)
+        elif self.mode == "answer":
+            phrase = self.keyboard.phrase
+            if self.answer_until > playhead:  # answering
+                if phrase.last_activity > self.answer_started:  # the player came back in
+                    self.answer_until = -1.0
+                    self.scheduler.request_flush()
+                return
+            player_quiet = not phrase.sounding and phrase.last_activity <= playhead - self.answer_after
+            if player_quiet and phrase.notes:
+                start = math.ceil(playhead)
+                self.answer_started, self.answer_until = playhead, start + self._turn_length()
+                self.next_beat = float(start)
+                self._answer_phrase(-math.inf)
+
+    def _answer_phrase(self, since: float) -> None:
+        tokens = self.keyboard.take_phrase(since)
+        if tokens:
+            self.soloist.engine.prime(self.soloist.engine.vocab.ids(tokens))
+            log.debug("primed with the player's %d tokens", len(tokens))
+
+    # -- generation ----------------------------------------------------------------------------
+
+    def step(self, now: float) -> None:
+        clock = self.scheduler.clock
+        if not clock.running:
+            self.next_beat = None
+            return
+        playhead = clock.beat_at(now)
+        self._listen(playhead)
+        if self.next_beat is None or self.next_beat < playhead:
+            self.next_beat = math.ceil(playhead * TICKS_PER_BEAT) / TICKS_PER_BEAT
+        while self.next_beat < playhead + self.lookahead:
+            until = self._playing_until(self.next_beat)
+            if until < 0:
+                self.next_beat = math.ceil((self.next_beat + 1e-9) * 4) / 4  # listen, on a 16th grid
+                continue
+            token = self.soloist.next_token()
+            beat, length = self.next_beat, min(token.ticks / TICKS_PER_BEAT, until - self.next_beat)
+            self.next_beat += token.ticks / TICKS_PER_BEAT
+            if token.type == "R" or self._dice.random() >= self.density:
+                continue
+            start, end = self.feel.place(beat), self.feel.place(beat + length)
+            self.scheduler.note(
+                start,
+                end - start,
+                self.channel,
+                self.feel.velocity(beat),
+                lambda at, token=token: self.soloist.realize(token, self.chord_at(at)),
+            )

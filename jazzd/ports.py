@@ -1,0 +1,194 @@
+"""MIDI ports over python-rtmidi, with mido messages: find by name, open, watch, reconnect.
+
+rtmidi is used directly rather than through mido's backend, which turns any port opened with a
+client name into a new virtual port (so a JACK port opened by name never connects).
+
+Name matching: an exact name wins; else a case-insensitive substring; several matches are an
+error listing them. Listing ports uses one long-lived rtmidi client per direction: creating a
+client per listing (as `mido.get_output_names()` does) registers and drops a JACK client each
+time, which disturbs the whole graph. No virtual port is created unless asked for.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import mido
+import rtmidi
+
+from jazzd.errors import JazzdError
+
+log = logging.getLogger(__name__)
+
+APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK"}
+CLIENT_NAME = "jazzd"
+
+
+class PortError(JazzdError, LookupError):
+    """A port name that matches no port, or several."""
+
+
+class PortNotFound(PortError):
+    pass
+
+
+class AmbiguousPort(PortError):
+    pass
+
+
+def _rtmidi_api(api: str) -> int:
+    return getattr(rtmidi, f"API_{APIS[api]}")
+
+
+class PortLister:
+    """Lists port names through one persistent rtmidi client per direction."""
+
+    def __init__(self, api: str):
+        self._in = rtmidi.MidiIn(_rtmidi_api(api), name=f"{CLIENT_NAME}-watch")
+        self._out = rtmidi.MidiOut(_rtmidi_api(api), name=f"{CLIENT_NAME}-watch")
+
+    def outputs(self) -> list[str]:
+        return self._out.get_ports()
+
+    def inputs(self) -> list[str]:
+        return self._in.get_ports()
+
+    def close(self) -> None:
+        self._in.delete()
+        self._out.delete()
+
+
+def match_port(wanted: str, names: list[str], kind: str) -> str:
+    """The one port `wanted` names: exact, else a case-insensitive substring."""
+    if wanted in names:
+        return wanted
+    found = [n for n in names if wanted.lower() in n.lower()]
+    if len(found) > 1:
+        raise AmbiguousPort(
+            f"{kind} port {wanted!r} matches several ports: {', '.join(found)}; give more of the name"
+        )
+    if not found:
+        listing = ", ".join(names) if names else "none"
+        raise PortNotFound(f"no {kind} port matches {wanted!r} (available: {listing})")
+    return found[0]
+
+
+class Output:
+    """An output port that may come and go: `send` raises PortLost when it fails."""
+
+    def __init__(self, wanted: str, api: str, virtual: bool = False):
+        self.wanted = wanted
+        self.api = api
+        self.virtual = virtual
+        self.name: str | None = None
+        self._port: rtmidi.MidiOut | None = None
+        self._lock = threading.Lock()  # the scheduler sends while the main thread reconnects
+
+    def open(self, names: list[str]) -> str:
+        port = rtmidi.MidiOut(_rtmidi_api(self.api), name=CLIENT_NAME)
+        try:
+            if self.virtual:
+                port.open_virtual_port(self.wanted)
+                name = self.wanted
+            else:
+                name = match_port(self.wanted, names, "output")
+                port.open_port(port.get_ports().index(name), name="out")
+        except (ValueError, rtmidi.RtMidiError) as exc:  # gone between listing and opening
+            port.delete()
+            raise PortNotFound(f"output port {self.wanted!r} could not be opened ({exc})") from None
+        except PortError:
+            port.delete()
+            raise
+        with self._lock:
+            self._port, self.name = port, name
+        return name
+
+    @property
+    def is_open(self) -> bool:
+        return self._port is not None
+
+    def send(self, message: mido.Message) -> None:
+        with self._lock:
+            if self._port is None:
+                raise PortLost(f"output port {self.wanted!r} is not open")
+            try:
+                self._port.send_message(message.bytes())
+            except Exception as exc:
+                raise PortLost(f"output port {self.name!r} failed: {exc}") from None
+
+    def close(self) -> None:
+        with self._lock:
+            port, self._port = self._port, None
+        if port is not None:
+            port.close_port()
+            port.delete()
+
+
+class Input:
+    """An input port whose handler gets (message, arrival time): the time is taken first thing
+    in the callback; bytes are parsed by mido's parser, which drops garbage."""
+
+    def __init__(
+        self,
+        wanted: str,
+        api: str,
+        handler: Callable[[mido.Message, float], None],
+        now: Callable[[], float],
+        virtual: bool = False,
+    ):
+        self.wanted = wanted
+        self.api = api
+        self.handler = handler
+        self.now = now
+        self.virtual = virtual
+        self.name: str | None = None
+        self.garbage = 0
+        self._parser = mido.Parser()
+        self._port: rtmidi.MidiIn | None = None
+
+    def open(self, names: list[str]) -> str:
+        port = rtmidi.MidiIn(_rtmidi_api(self.api), name=CLIENT_NAME)
+        port.ignore_types(sysex=True, timing=False, active_sense=True)
+        try:
+            if self.virtual:
+                port.open_virtual_port(self.wanted)
+                name = self.wanted
+            else:
+                name = match_port(self.wanted, names, "input")
+                port.open_port(port.get_ports().index(name), name="in")
+        except (ValueError, rtmidi.RtMidiError) as exc:
+            port.delete()
+            raise PortNotFound(f"input port {self.wanted!r} could not be opened ({exc})") from None
+        except PortError:
+            port.delete()
+            raise
+        port.set_callback(self._receive)
+        self._port, self.name = port, name
+        return name
+
+    @property
+    def is_open(self) -> bool:
+        return self._port is not None
+
+    def _receive(self, event: tuple[list[int], float], data: object = None) -> None:
+        t = self.now()
+        try:
+            self._parser.feed(event[0])
+            for message in self._parser:
+                self.handler(message, t)
+        except Exception as exc:  # garbage must never kill the input thread
+            self.garbage += 1
+            log.debug("input %r could not be handled: %s", event[0], exc)
+
+    def close(self) -> None:
+        port, self._port = self._port, None
+        if port is not None:
+            port.cancel_callback()
+            port.close_port()
+            port.delete()
+
+
+class PortLost(JazzdError, ConnectionError):
+    """A send failed or the port vanished: reconnect."""

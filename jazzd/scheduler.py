@@ -1,0 +1,238 @@
+"""The scheduler: the one thread that owns the output port and sends each event on time.
+
+Events wait in a heap ordered by beat. Each beat becomes an absolute deadline through the clock
+only when it is next, so tempo changes and an external clock are followed up to the last moment.
+The thread sleeps until shortly before the deadline, then spins with `time.sleep(0)` (which lets
+go of the GIL, so the MIDI input callback is never starved). A note-on is realized — its pitch
+chosen over the chord in force — at the moment it is sent, and its note-off is queued with it.
+
+Late policy: an event up to LATE_LIMIT late is sent late (and counted); a note-on later than
+that is skipped (and counted) rather than sounding out of time. Note-offs are never skipped.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import mido
+
+from jazzd.clock import Clock
+
+log = logging.getLogger(__name__)
+
+SPIN_SECONDS = 0.002  # sleep until this close to a deadline, then spin
+IDLE_SECONDS = 0.005  # longest sleep when nothing is due (keeps watchdog and stop responsive)
+LATE_LIMIT = 0.020  # a note-on later than this is skipped
+ALL_NOTES_OFF = 123
+
+
+@dataclass(order=True)
+class Event:
+    beat: float
+    seq: int
+    kind: str = field(compare=False)  # "on", "off", "message"
+    channel: int = field(compare=False, default=0)
+    note: int = field(compare=False, default=0)
+    velocity: int = field(compare=False, default=0)
+    duration: float = field(compare=False, default=0.0)  # beats, for "on"
+    realize: Callable[[float], int | None] | None = field(compare=False, default=None)
+    generation: int = field(compare=False, default=0)  # for "off": which note-on it ends
+    message: mido.Message | None = field(compare=False, default=None)
+
+
+@dataclass
+class Stats:
+    sent: int = 0
+    late: int = 0
+    skipped: int = 0
+    failed: int = 0
+    lateness: list[float] = field(default_factory=list)  # seconds, kept only when recording
+
+    def as_dict(self) -> dict:
+        return {"sent": self.sent, "late": self.late, "skipped": self.skipped, "failed": self.failed}
+
+
+class Scheduler:
+    """Sends notes on time through `send`; tracks what sounds so it can always be silenced."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        send: Callable[[mido.Message], None],
+        record_lateness: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.clock = clock
+        self.send = send
+        self.sleep = sleep
+        self.stats = Stats()
+        self.record_lateness = record_lateness
+        self._heap: list[Event] = []
+        self._seq = itertools.count()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._sounding: dict[tuple[int, int], int] = {}  # (channel, note) → generation
+        self._generation = itertools.count(1)
+        self.channels: set[int] = set()
+        self.heartbeat: Callable[[], None] = lambda: None
+        self._flush_requested = threading.Event()
+
+    # -- queueing (any thread) -----------------------------------------------------------------
+
+    def note(
+        self,
+        beat: float,
+        duration: float,
+        channel: int,
+        velocity: int,
+        realize: Callable[[float], int | None],
+    ) -> None:
+        """A note at `beat` lasting `duration` beats; `realize(beat)` picks its pitch when it is
+        sent (None: play nothing)."""
+        self._push(Event(beat, next(self._seq), "on", channel, 0, velocity, duration, realize))
+
+    def message(self, beat: float, message: mido.Message) -> None:
+        self._push(Event(beat, next(self._seq), "message", message=message))
+
+    def _push(self, event: Event) -> None:
+        with self._lock:
+            heapq.heappush(self._heap, event)
+        self._wake.set()
+
+    def pending(self) -> int:
+        return len(self._heap)
+
+    @property
+    def sounding(self) -> list[tuple[int, int]]:
+        return list(self._sounding)
+
+    # -- sending (the scheduler thread, or a test calling `process`) ----------------------------
+
+    def next_deadline(self) -> float | None:
+        with self._lock:
+            return self.clock.time_of(self._heap[0].beat) if self._heap else None
+
+    def request_flush(self) -> None:
+        """Ask the scheduler thread to silence everything (safe from any thread)."""
+        self._flush_requested.set()
+        self._wake.set()
+
+    def process(self, now: float) -> int:
+        """Send every event due by `now`; returns how many were handled."""
+        if self._flush_requested.is_set():
+            self._flush_requested.clear()
+            self.flush()
+        handled = 0
+        while True:
+            with self._lock:
+                if not self._heap or self.clock.time_of(self._heap[0].beat) > now:
+                    return handled
+                event = heapq.heappop(self._heap)
+            self._handle(event, now - self.clock.time_of(event.beat), now)
+            handled += 1
+
+    def _handle(self, event: Event, lateness: float, now: float) -> None:
+        if event.kind == "off":
+            key = (event.channel, event.note)
+            if self._sounding.get(key) == event.generation:  # not retriggered since
+                del self._sounding[key]
+                self._send(mido.Message("note_off", channel=event.channel, note=event.note), lateness)
+            return
+        if event.kind == "on" and lateness > LATE_LIMIT:
+            self.stats.skipped += 1
+            log.debug("skipped a note %.1f ms late", lateness * 1000)
+            return
+        if event.kind == "message":
+            self._send(event.message, lateness)
+            return
+        pitch = event.realize(event.beat) if event.realize else event.note
+        if pitch is None:
+            return
+        key = (event.channel, pitch)
+        if key in self._sounding:  # retrigger: end the sounding one first
+            self._send(mido.Message("note_off", channel=event.channel, note=pitch), lateness)
+        generation = next(self._generation)
+        self._sounding[key] = generation
+        self.channels.add(event.channel)
+        self._send(
+            mido.Message("note_on", channel=event.channel, note=pitch, velocity=event.velocity), lateness
+        )
+        with self._lock:
+            heapq.heappush(
+                self._heap,
+                Event(
+                    event.beat + event.duration,
+                    next(self._seq),
+                    "off",
+                    event.channel,
+                    pitch,
+                    generation=generation,
+                ),
+            )
+
+    def _send(self, message: mido.Message, lateness: float) -> None:
+        try:
+            self.send(message)
+        except Exception as exc:  # the port went away: the player reconnects, timing goes on
+            self.stats.failed += 1
+            log.debug("send failed: %s", exc)
+            return
+        self.stats.sent += 1
+        if lateness > 0.001:
+            self.stats.late += 1
+        if self.record_lateness:
+            self.stats.lateness.append(lateness)
+
+    def flush(self, clear_pending: bool = True) -> None:
+        """Silence everything: note-off for each sounding note, then All Notes Off (CC 123) on
+        every channel used. Pending notes are dropped unless `clear_pending` is False."""
+        with self._lock:
+            if clear_pending:
+                self._heap.clear()
+            else:
+                self._heap = [e for e in self._heap if e.kind != "off"]
+                heapq.heapify(self._heap)
+            sounding, self._sounding = self._sounding, {}
+        for channel, note in sounding:
+            self._safe_send(mido.Message("note_off", channel=channel, note=note))
+        for channel in sorted(self.channels):
+            self._safe_send(mido.Message("control_change", channel=channel, control=ALL_NOTES_OFF, value=0))
+
+    def _safe_send(self, message: mido.Message) -> None:
+        try:
+            self.send(message)
+        except Exception as exc:  # the port may be gone: nothing can sound there any more
+            log.debug("could not send %s while silencing: %s", message, exc)
+
+    # -- the thread ----------------------------------------------------------------------------
+
+    def run(self, stop: threading.Event) -> None:
+        """The timing loop: until `stop` is set; always silences on the way out."""
+        now = time.perf_counter
+        try:
+            while not stop.is_set():
+                self.heartbeat()
+                deadline = self.next_deadline()
+                t = now()
+                if self._flush_requested.is_set():
+                    self.process(t)
+                    continue
+                if deadline is None or not self.clock.running:
+                    self._wake.wait(IDLE_SECONDS)
+                    self._wake.clear()
+                    continue
+                if deadline - t > SPIN_SECONDS:
+                    self._wake.wait(min(deadline - t - SPIN_SECONDS, IDLE_SECONDS))
+                    self._wake.clear()
+                    continue
+                while now() < deadline and not stop.is_set():
+                    self.sleep(0)  # yields the GIL: never spin holding it
+                self.process(now())
+        finally:
+            self.flush()

@@ -1,0 +1,221 @@
+"""The scheduler and performer, beat-exact, with a manual clock and a recording port."""
+
+import mido
+import pytest
+from builders import Recorder, run_until, write_tiny_model
+
+from jazzd.clock import ManualClock
+from jazzd.engine import Engine
+from jazzd.listen import ChordTracker, Controls, Keyboard, ProgressionChords
+from jazzd.perform import Feel, Performer
+from jazzd.realize import Soloist
+from jazzd.scheduler import LATE_LIMIT, Scheduler
+
+
+@pytest.fixture
+def rig():
+    clock = ManualClock(120.0)  # half a second a beat
+    port = Recorder(clock)
+    return clock, port, Scheduler(clock, port.send)
+
+
+def fixed(pitch):
+    return lambda beat: pitch
+
+
+def test_notes_go_out_at_their_beats_with_their_note_offs(rig):
+    clock, port, scheduler = rig
+    scheduler.note(1.0, 0.5, 0, 90, fixed(60))
+    scheduler.note(2.5, 1.0, 0, 80, fixed(62))
+    run_until(clock, 3.0, scheduler.process)
+    assert port.notes() == [(0.5, 0.75, 60, 90), (1.25, 1.75, 62, 80)]
+
+
+def test_a_retrigger_ends_the_sounding_note_and_its_old_off_is_ignored(rig):
+    clock, port, scheduler = rig
+    scheduler.note(0.0, 2.0, 0, 90, fixed(60))
+    scheduler.note(1.0, 2.0, 0, 90, fixed(60))
+    run_until(clock, 2.0, scheduler.process)
+    kinds = [(t, m.type, m.note) for t, m in port.sent]
+    assert kinds == [
+        (0.001, "note_on", 60),
+        (0.5, "note_off", 60),
+        (0.5, "note_on", 60),
+        (1.5, "note_off", 60),
+    ]
+
+
+def test_late_events_are_sent_or_skipped_by_the_policy(rig):
+    clock, port, scheduler = rig
+    scheduler.note(0.0, 1.0, 0, 90, fixed(60))
+    scheduler.note(0.0, 1.0, 0, 90, fixed(64))
+    clock.advance(LATE_LIMIT / 2)
+    scheduler.process(clock.t)  # a little late: sent, counted late
+    scheduler.note(0.1, 1.0, 0, 90, fixed(67))
+    clock.advance(0.05 + LATE_LIMIT * 2)
+    scheduler.process(clock.t)  # far too late: skipped
+    assert [m.note for _, m in port.sent] == [60, 64]
+    assert scheduler.stats.late == 2 and scheduler.stats.skipped == 1
+
+
+def test_flush_ends_every_sounding_note_then_all_notes_off(rig):
+    clock, port, scheduler = rig
+    scheduler.note(0.0, 8.0, 2, 90, fixed(60))
+    scheduler.note(0.0, 8.0, 2, 90, fixed(64))
+    scheduler.note(4.0, 1.0, 2, 90, fixed(67))
+    run_until(clock, 0.1, scheduler.process)
+    scheduler.request_flush()
+    run_until(clock, 5.0, scheduler.process)
+    tail = [(m.type, getattr(m, "note", None), getattr(m, "control", None)) for _, m in port.sent[2:]]
+    assert sorted(tail[:2]) == [("note_off", 60, None), ("note_off", 64, None)]
+    assert tail[2:] == [("control_change", None, 123)]  # and the pending note never plays
+    assert port.balance() == {}
+
+
+def test_tempo_change_moves_what_is_still_to_come(rig):
+    clock, port, scheduler = rig
+    scheduler.note(4.0, 1.0, 0, 90, fixed(60))
+    run_until(clock, 1.0, scheduler.process)  # beat 2
+    clock.set_tempo(60.0)  # beat 4 is now 2 s away
+    run_until(clock, 5.0, scheduler.process)
+    assert port.notes() == [(3.0, 4.0, 60, 90)]
+
+
+def test_swing_and_accents():
+    feel = Feel(swing=2 / 3)
+    assert feel.place(0.5) == pytest.approx(2 / 3) and feel.place(1.25) == pytest.approx(1 + 1 / 3)
+    assert feel.place(2.0) == 2.0
+    assert [feel.velocity(b) for b in (0, 1, 2, 3, 0.5)] == [100, 90, 100, 90, 76]
+
+
+def performance(tmp_path, mode="solo", keyboard=False, chords="| C7 |", **kw):
+    clock = ManualClock(120.0)
+    port = Recorder(clock)
+    scheduler = Scheduler(clock, port.send)
+    soloist = Soloist(Engine(write_tiny_model(tmp_path), seed=1), register=(48, 84), seed=1)
+    tracker = ChordTracker(ProgressionChords(chords))
+    board = Keyboard(tracker, 60, Controls(), {}, lambda: clock.beat_at(clock.t)) if keyboard else None
+    performer = Performer(soloist, scheduler, tracker.chord_at, mode=mode, keyboard=board, **kw)
+    return clock, port, scheduler, performer, tracker, board
+
+
+def test_solo_plays_continuously_with_every_note_ended(tmp_path):
+    clock, port, scheduler, performer, *_ = performance(tmp_path)
+    run_until(clock, 20.0, performer.step, scheduler.process)
+    scheduler.flush()
+    notes = port.notes()
+    assert len(notes) > 40
+    assert all(48 <= pitch <= 84 for *_, pitch, _ in notes)
+    assert port.balance() == {}
+    assert scheduler.pending() == 0 or performer.next_beat <= clock.beat_at(clock.t) + performer.lookahead + 4
+
+
+def test_generation_stays_a_small_lookahead_ahead(tmp_path):
+    clock, _, scheduler, performer, *_ = performance(tmp_path, lookahead=0.5)
+    run_until(clock, 3.0, performer.step, scheduler.process)
+    assert clock.beat_at(clock.t) + 0.5 <= performer.next_beat <= clock.beat_at(clock.t) + 0.5 + 1.0
+
+
+def test_a_chord_change_reaches_the_next_note(tmp_path):
+    """Every note starting a MIDI tick (1/24 beat) or more after a chord arrives is realized
+    over that chord, although its token was generated before the chord came."""
+    clock, _port, scheduler, performer, tracker, board = performance(tmp_path, keyboard=True)
+    used = []  # (send time, chord the pitch was chosen over)
+    chord_at = performer.chord_at
+    performer.chord_at = lambda beat: used.append((clock.t, chord_at(beat))) or used[-1][1]
+    changes = []
+    for k in range(1, 40):
+        run_until(clock, k * 0.377, performer.step, scheduler.process)  # off the grid
+        chord = [(36, 40, 43, 46), (42, 46, 49, 52)][k % 2]
+        for note in chord:
+            board.handle(mido.Message("note_on", note=note, velocity=80))
+        changes.append((clock.t, tracker.current))
+        for note in chord:
+            board.handle(mido.Message("note_off", note=note))
+    checked = 0
+    for t, chord in used:  # sent after a change (by a tick or by less): over the new chord
+        earlier = [c for when, c in changes if when <= t]
+        if earlier:
+            assert chord == earlier[-1], f"note at {t:.3f} s realized over the old chord"
+            checked += 1
+    assert checked > 30
+    assert {c.symbol for _, c in changes} == {"C7", "Gb7"}
+
+
+def test_trade_listens_then_answers_after_priming(tmp_path):
+    clock, port, scheduler, performer, _tracker, board = performance(
+        tmp_path, mode="trade", keyboard=True, trade_bars=1
+    )
+    before = performer.soloist.engine.state[0].copy()
+    for i in range(4):  # the player's bar (beats 0-4 = 0-2 s)
+        run_until(clock, 0.2 + i * 0.4, performer.step, scheduler.process)
+        board.handle(mido.Message("note_on", note=72 + i, velocity=90))
+        run_until(clock, 0.4 + i * 0.4, performer.step, scheduler.process)
+        board.handle(mido.Message("note_off", note=72 + i))
+    run_until(clock, 4.0, performer.step, scheduler.process)  # jazzd's bar: beats 4-8
+    scheduler.flush()
+    notes = port.notes()
+    assert notes and all(2.0 <= start < 4.0 for start, *_ in notes)
+    assert (performer.soloist.engine.state[0] != before).any()
+
+
+def test_answer_waits_for_silence_and_gives_way(tmp_path):
+    clock, port, scheduler, performer, _tracker, board = performance(
+        tmp_path, mode="answer", keyboard=True, answer_after=1.0, trade_bars=2
+    )
+    run_until(clock, 0.3, performer.step, scheduler.process)
+    board.handle(mido.Message("note_on", note=72, velocity=90))
+    run_until(clock, 0.8, performer.step, scheduler.process)
+    board.handle(mido.Message("note_off", note=72))  # the player stops at beat 1.6
+    run_until(clock, 1.2, performer.step, scheduler.process)
+    assert port.sent == []  # still inside the 1-beat pause
+    run_until(clock, 2.5, performer.step, scheduler.process)
+    answered = len(port.sent)
+    assert answered > 0  # the answer started on beat 3 (1.5 s)
+    board.handle(mido.Message("note_on", note=74, velocity=90))  # the player comes back in
+    run_until(clock, 2.6, performer.step, scheduler.process)
+    assert port.sent[-1][1].type == "control_change"  # silenced
+    run_until(clock, 3.5, performer.step, scheduler.process)
+    assert not [m for t, m in port.sent if t > 2.6 and m.type == "note_on" and m.velocity > 0]
+    assert port.balance() == {}
+
+
+def test_control_changes(tmp_path):
+    from jazzd.daemon import Player
+
+    clock, port, scheduler, performer, _tracker, board = performance(tmp_path, keyboard=True)
+    actions = Player._actions.__get__(
+        type(
+            "P",
+            (),
+            {
+                "engine": performer.soloist.engine,
+                "performer": performer,
+                "scheduler": scheduler,
+                "soloist": performer.soloist,
+                "options": type("O", (), {"register": (48, 84)}),
+            },
+        )()
+    )()
+    board.actions = actions
+    board.handle(mido.Message("control_change", control=71, value=127))
+    assert performer.soloist.engine.temperature == pytest.approx(2.0)
+    board.handle(mido.Message("control_change", control=73, value=0))
+    assert performer.soloist.register == (36, 72)
+    board.handle(mido.Message("control_change", control=72, value=0))
+    run_until(clock, 2.0, performer.step, scheduler.process)
+    assert not [m for _, m in port.sent if m.type == "note_on"]  # density 0: silence
+    board.handle(mido.Message("control_change", control=72, value=127))
+    run_until(clock, 4.0, performer.step, scheduler.process)
+    assert [m for _, m in port.sent if m.type == "note_on"]
+    board.handle(mido.Message("control_change", control=74, value=0))  # stop
+    run_until(clock, 4.1, performer.step, scheduler.process)
+    count = len(port.sent)
+    run_until(clock, 6.0, performer.step, scheduler.process)
+    assert len(port.sent) == count and port.balance() == {}
+    board.handle(mido.Message("control_change", control=74, value=127))  # start
+    run_until(clock, 8.0, performer.step, scheduler.process)
+    assert len(port.sent) > count
+    board.handle(mido.Message("control_change", control=75, value=127))  # panic
+    run_until(clock, 8.01, performer.step, scheduler.process)
+    assert port.sent[-1][1].is_cc(123) and port.balance() == {}
