@@ -101,3 +101,115 @@ def run_bench(model: str | None, tokens: int = 20000, seed: int = 0) -> dict:
         "course_predict_over_engine": round(report["course_predict"]["median_us"] / engine_median, 1),
     }
     return report
+
+
+# -- timing: the scheduler's send lateness and the reaction to a chord ---------------------------
+
+BENCH_SYNTH = "jazzd-bench-synth"
+
+
+def _percentiles(seconds: list[float]) -> dict[str, float]:
+    millis = np.asarray(seconds) * 1e3 if seconds else np.zeros(1)
+    return {
+        "p50_ms": round(float(np.percentile(millis, 50)), 3),
+        "p99_ms": round(float(np.percentile(millis, 99)), 3),
+        "max_ms": round(float(millis.max()), 3),
+        "count": len(seconds),
+    }
+
+
+class _JackSink:
+    """An in-process JACK synth for the scheduler to send to (counts what arrives)."""
+
+    def __init__(self):
+        import rtmidi
+
+        from jazzd.ports import Output, PortLister
+
+        self.received = 0
+        self._in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="jazzd-bench")
+        self._in.open_virtual_port(BENCH_SYNTH)
+        self._in.set_callback(self._count)
+        lister = PortLister("jack")
+        self.output = Output(BENCH_SYNTH, "jack")
+        self.output.open(lister.outputs())
+        lister.close()
+
+    def _count(self, event, data=None) -> None:
+        self.received += 1
+
+    def close(self) -> None:
+        self.output.close()
+        self._in.close_port()
+        self._in.delete()
+
+
+def bench_timing(model: str | None, bpm: float, seconds: float, busy: bool, port: str) -> dict:
+    """Eighth notes at `bpm` for `seconds`, realized over a chord that changes every two beats
+    (as a keyboard player's would); lateness = time the send returned minus its deadline."""
+    import subprocess
+    import sys
+    import threading
+
+    from jazzd.chords import parse_chord
+    from jazzd.clock import InternalClock
+    from jazzd.grammar import Token
+    from jazzd.realize import Soloist
+    from jazzd.scheduler import Scheduler
+
+    soloist = Soloist(Engine(model))
+    chords = [parse_chord(s) for s in ("Dm7", "G7", "Cmaj7", "A7alt")]
+    current = {"chord": chords[0], "changed": None}  # "changed": arrival time not yet heard
+    reactions: list[float] = []
+
+    def realize(beat: float) -> int:
+        changed = current["changed"]
+        if changed is not None:
+            current["changed"] = None
+            reactions.append(time.perf_counter() - changed)
+        return soloist.realize(Token("C", 6, -3, 3), current["chord"])
+
+    sink = _JackSink() if port == "jack" else None
+    sent: list[float] = []
+    send = sink.output.send if sink else (lambda message: sent.append(time.perf_counter()))
+    clock = InternalClock(bpm, start_beat=-1.0)
+    scheduler = Scheduler(clock, send, record_lateness=True)
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+    stop = threading.Event()
+    thread = threading.Thread(target=scheduler.run, args=(stop,))
+    thread.start()
+    try:
+        next_note, next_chord, k = 0.0, 0.0, 0
+        end = clock.time_of(seconds * bpm / 60)
+        while time.perf_counter() < end:
+            playhead = clock.beat_at(time.perf_counter())
+            while next_note < playhead + 0.5:
+                scheduler.note(next_note, 0.45, 0, 90, realize)
+                next_note += 0.5
+            if playhead >= next_chord + 0.37:  # off the grid, as hands are
+                k += 1
+                current["chord"], current["changed"] = chords[k % len(chords)], time.perf_counter()
+                next_chord += 2.0
+            time.sleep(0.002)
+    finally:
+        stop.set()
+        thread.join()
+        if hog:
+            hog.kill()
+            hog.wait()
+        if sink:
+            time.sleep(0.1)
+            sink.close()
+    received = sink.received if sink else len(sent)
+    return {
+        "bpm": bpm,
+        "seconds": seconds,
+        "busy_core": busy,
+        "port": port,
+        "lateness": _percentiles(scheduler.stats.lateness),
+        "late_over_1ms": scheduler.stats.late,
+        "skipped": scheduler.stats.skipped,
+        "messages_sent": scheduler.stats.sent,
+        "messages_received": received,
+        "chord_to_note": _percentiles(reactions),
+    }

@@ -179,6 +179,27 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from jazzd.bench import run_bench
 
+    if args.timing:
+        from jazzd.bench import bench_timing
+
+        runs = [
+            bench_timing(args.model, bpm, args.seconds, busy, port)
+            for port in args.port
+            for bpm in args.bpm
+            for busy in (False, True)
+        ]
+        if args.json:
+            print(json.dumps(runs, indent=1))
+            return 0
+        for r in runs:
+            late, react = r["lateness"], r["chord_to_note"]
+            print(
+                f"{r['port']:9} {r['bpm']:5g} bpm {'busy' if r['busy_core'] else 'idle'}  lateness "
+                f"p50 {late['p50_ms']:.3f} p99 {late['p99_ms']:.3f} max {late['max_ms']:.3f} ms  "
+                f"skipped {r['skipped']}  chord→note p50 {react['p50_ms']:.1f} ms  "
+                f"({r['messages_sent']} sent, {r['messages_received']} received)"
+            )
+        return 0
     report = run_bench(args.model, tokens=args.tokens, seed=args.seed)
     if args.json:
         print(json.dumps(report, indent=1))
@@ -371,6 +392,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--tokens", type=positive_int, default=20000, metavar="N", help="tokens to time")
     bench.add_argument("--seed", type=int, default=0, metavar="S")
+    bench.add_argument(
+        "--timing",
+        action="store_true",
+        help="scheduler lateness and chord-to-note reaction instead of token speed",
+    )
+    bench.add_argument("--bpm", type=positive_float, nargs="+", default=[120.0, 240.0], metavar="B")
+    bench.add_argument("--seconds", type=positive_float, default=30.0, metavar="S", help="per timing run")
+    bench.add_argument(
+        "--port",
+        nargs="+",
+        choices=["recording", "jack"],
+        default=["recording", "jack"],
+        help="jack needs a running JACK server",
+    )
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=cmd_bench)
     return parser

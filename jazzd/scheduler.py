@@ -134,34 +134,35 @@ class Scheduler:
                 if not self._heap or self.clock.time_of(self._heap[0].beat) > now:
                     return handled
                 event = heapq.heappop(self._heap)
-            self._handle(event, now - self.clock.time_of(event.beat), now)
+            self._handle(event, self.clock.time_of(event.beat))
             handled += 1
 
-    def _handle(self, event: Event, lateness: float, now: float) -> None:
+    def _handle(self, event: Event, deadline: float) -> None:
         if event.kind == "off":
             key = (event.channel, event.note)
             if self._sounding.get(key) == event.generation:  # not retriggered since
                 del self._sounding[key]
-                self._send(mido.Message("note_off", channel=event.channel, note=event.note), lateness)
+                self._send(mido.Message("note_off", channel=event.channel, note=event.note), deadline)
             return
+        lateness = self.clock.now() - deadline
         if event.kind == "on" and lateness > LATE_LIMIT:
             self.stats.skipped += 1
             log.debug("skipped a note %.1f ms late", lateness * 1000)
             return
         if event.kind == "message":
-            self._send(event.message, lateness)
+            self._send(event.message, deadline)
             return
         pitch = event.realize(event.beat) if event.realize else event.note
         if pitch is None:
             return
         key = (event.channel, pitch)
         if key in self._sounding:  # retrigger: end the sounding one first
-            self._send(mido.Message("note_off", channel=event.channel, note=pitch), lateness)
+            self._send(mido.Message("note_off", channel=event.channel, note=pitch), deadline)
         generation = next(self._generation)
         self._sounding[key] = generation
         self.channels.add(event.channel)
         self._send(
-            mido.Message("note_on", channel=event.channel, note=pitch, velocity=event.velocity), lateness
+            mido.Message("note_on", channel=event.channel, note=pitch, velocity=event.velocity), deadline
         )
         with self._lock:
             heapq.heappush(
@@ -176,7 +177,8 @@ class Scheduler:
                 ),
             )
 
-    def _send(self, message: mido.Message, lateness: float) -> None:
+    def _send(self, message: mido.Message, deadline: float) -> None:
+        """Send, and count how late the message left (taken after the send returns)."""
         try:
             self.send(message)
         except Exception as exc:  # the port went away: the player reconnects, timing goes on
@@ -184,6 +186,7 @@ class Scheduler:
             log.debug("send failed: %s", exc)
             return
         self.stats.sent += 1
+        lateness = self.clock.now() - deadline
         if lateness > 0.001:
             self.stats.late += 1
         if self.record_lateness:
