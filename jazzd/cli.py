@@ -164,6 +164,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         rows.append((label, f"{report['real'][key]:.1%}", *(f"{m[key]:.1%}" for m in models)))
     for measure in MEASURES:
         rows.append((f"overlap: {measure}", "1", *(f"{m['overlap'][measure]:.3f}" for m in models)))
+    for key in ("type_overlap_mean", "duration_overlap_mean"):
+        rows.append((f"drift over 10k tokens: {key}", "", *(f"{m['drift'][key]:.3f}" for m in models)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print(f"{report['solos']} solos evaluated")
     for row in rows:

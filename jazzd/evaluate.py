@@ -160,5 +160,34 @@ def evaluate(
             else math.nan,
             **harmony_shares(generated),
             "overlap": {m: overlap(real_dist[m], dist[m]) for m in MEASURES},
+            "drift": drift(engine),
         }
     return report
+
+
+def drift(engine: Engine, tokens: int = 10_000, block: int = 500) -> dict:
+    """How a long uninterrupted run's token statistics move away from its first `block` tokens:
+    the overlap of each later block's type and duration distributions with the first block's
+    (min and mean over blocks). A stable model stays near its own block-to-block noise."""
+    engine.reset()
+    parsed = engine.vocab.parsed
+    stream = [parsed[engine.next_token()] for _ in range(tokens)]
+    blocks = [stream[i : i + block] for i in range(0, tokens - block + 1, block)]
+
+    def stats(part: list[Token]) -> tuple[dict, dict]:
+        return _hist([t.type for t in part]), _hist([t.ticks for t in part])
+
+    first_types, first_durations = stats(blocks[0])
+    types, durations = zip(*(stats(b) for b in blocks[1:]), strict=True)
+    type_overlap = [overlap(first_types, t) for t in types]
+    duration_overlap = [overlap(first_durations, d) for d in durations]
+    return {
+        "tokens": tokens,
+        "block": block,
+        "type_overlap_min": min(type_overlap),
+        "type_overlap_mean": sum(type_overlap) / len(type_overlap),
+        "duration_overlap_min": min(duration_overlap),
+        "duration_overlap_mean": sum(duration_overlap) / len(duration_overlap),
+        "last_block_rest_share": _hist([t.type for t in blocks[-1]]).get("R", 0.0),
+        "first_block_rest_share": first_types.get("R", 0.0),
+    }

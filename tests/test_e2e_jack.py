@@ -27,8 +27,11 @@ def jack():
     name = f"jazzd-test-{os.getpid()}"
     saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
     os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
-    server = subprocess.Popen(["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "256"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        ["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "256"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     while True:
         try:
@@ -97,8 +100,23 @@ class Keys:
 
 def start_jazzd(*args):
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen([sys.executable, "-m", "jazzd", "--midi-api", "jack", "--model", "seed-metheny",
-                             "--seed", "3", *args], env=env, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jazzd",
+            "--midi-api",
+            "jack",
+            "--model",
+            "seed-metheny",
+            "--seed",
+            "3",
+            *args,
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def wait_for(proc, text, timeout=20.0):
@@ -226,8 +244,12 @@ def test_waits_for_a_missing_port_then_plays(jack):
 def test_an_ambiguous_port_is_one_line_listing_the_candidates(jack):
     a, b = Synth("amb one"), Synth("amb two")
     try:
-        done = subprocess.run([sys.executable, "-m", "jazzd", "--midi-api", "jack", "--model", "seed-metheny",
-                               "--port", "amb"], capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            [sys.executable, "-m", "jazzd", "--midi-api", "jack", "--model", "seed-metheny", "--port", "amb"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     finally:
         a.close()
         b.close()
