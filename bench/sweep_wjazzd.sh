@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# The validation sweep behind the wjazzd preset's size (models/README.md): same split, same
-# vocabulary (tokens seen >= 10 times), a few epochs per size; prints val loss per token.
-# Usage: bench/sweep_wjazzd.sh [WORK_DIR]   (about 40 minutes on 2 cores)
+# The validation sweep behind the wjazzd preset (models/README.md): the same split and vocabulary
+# (tokens seen >= 10 times) for each size, validation every quarter pass over the windows, early
+# stopping after 3 quarters without improvement; prints the best val loss per token.
+# Usage: bench/sweep_wjazzd.sh [WORK_DIR]
 set -euo pipefail
 work=${1:-runs/sweep}
-for n_a in 64 128 256; do
-  jazzd train --preset wjazzd --n-a "$n_a" --epochs 6 --no-export --work-dir "$work" --name "n_a-$n_a"
-  python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results']; print('n_a', $n_a, 'val loss/token', round(r['val_loss_per_token'], 4), 'epochs', r['epochs_run'], 'seconds', r['train_seconds'])" "$work/n_a-$n_a/run.json"
-done
+run() {
+  local name=$1; shift
+  jazzd train --preset wjazzd --no-export --work-dir "$work" --name "$name" "$@"
+  python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['results']; print(sys.argv[2], 'val loss/token', round(r['val_loss_per_token'], 4), 'best epoch', r['best_epoch'], 'of', r['epochs_run'], 'seconds', r['train_seconds'])" "$work/$name/run.json" "$name"
+}
+run n_a-128-dropout-0.3 --n-a 128 --dropout 0.3
+run n_a-256-dropout-0.3 --n-a 256 --dropout 0.3
+run n_a-128-dropout-0 --n-a 128 --dropout 0

@@ -13,6 +13,9 @@ from jazzd.chords import DEFAULT_PROGRESSION
 from jazzd.corpus import SEED_FILE, SEED_PRESET, MidiSelection, read_corpus, summarize
 from jazzd.errors import JazzdError
 
+SYSTEM_CONFIG = "/etc/jazzd/jazzd.toml"
+PLACEHOLDER_PORT = ""
+
 log = logging.getLogger("jazzd")
 
 
@@ -99,6 +102,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         min_count=args.min_count,
         seed=args.seed,
         stride=args.stride,
+        dropout=args.dropout,
     )
     name = args.name or (f"{args.preset}-metheny" if args.preset == "seed" else args.preset) or "model"
     work_dir = Path(args.work_dir) / name
@@ -219,28 +223,36 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from jazzd.daemon import PlayOptions, play
+    from jazzd.config import ConfigError, build_options
+    from jazzd.daemon import play
 
-    if not args.port:
-        raise JazzdError("name the synth's output port: jazzd --port NAME (see jazzd ports)")
-    options = PlayOptions(
-        port=args.port,
-        input=args.input,
-        clock=args.clock,
-        bpm=args.bpm,
-        chords=args.chords,
-        model=args.model,
-        channel=args.channel,
-        midi_api=args.midi_api,
-        seed=args.seed,
-        temperature=args.temperature,
-        top_p=args.top_p,
-        virtual=args.virtual,
-        mode=args.mode,
-    )
-    if args.clock == "midi" and not args.input:
-        raise JazzdError("--clock midi needs --input: the port the MIDI clock arrives on")
-    return play(options)
+    overrides = {
+        "port": args.port,
+        "input": args.input,
+        "clock": args.clock,
+        "bpm": args.bpm,
+        "chords": args.chords,
+        "model": args.model,
+        "channel": args.channel,
+        "midi_api": args.midi_api,
+        "seed": args.seed,
+        "temperature": args.temperature,
+        "top_p": args.top_p,
+        "virtual": args.virtual or None,
+        "mode": args.mode,
+    }
+
+    def load():
+        options = build_options(args.config, overrides)
+        if options.port == PLACEHOLDER_PORT:
+            raise ConfigError("name the synth's output port: jazzd --port NAME, or [midi] port in the config")
+        if options.clock == "midi" and not options.input:
+            raise ConfigError(
+                "the MIDI clock needs an input port: --input NAME, or [midi] input in the config"
+            )
+        return options
+
+    return play(load)
 
 
 def cmd_ports(args: argparse.Namespace) -> int:
@@ -269,38 +281,47 @@ def channel_number(text: str) -> int:
 
 
 def add_play_options(parser: argparse.ArgumentParser) -> None:
+    """Flags for playing; unset ones (None) leave the config file's value."""
     play = parser.add_argument_group("playing (jazzd with no command)")
+    play.add_argument("--config", metavar="FILE", help=f"TOML settings (default {SYSTEM_CONFIG} if present)")
     play.add_argument(
         "--port", metavar="NAME", help="the synth's MIDI output port (exact name or part of it)"
     )
     play.add_argument("--input", metavar="NAME", help="keyboard / MIDI clock input port")
     play.add_argument(
-        "--clock",
-        choices=["internal", "midi"],
-        default="internal",
-        help="own tempo, or follow MIDI clock on --input",
+        "--clock", choices=["internal", "midi"], help="own tempo, or follow MIDI clock on --input"
     )
-    play.add_argument("--bpm", type=positive_float, default=120.0, metavar="B", help="tempo (internal clock)")
-    play.add_argument(
-        "--chords",
-        default=DEFAULT_PROGRESSION,
-        metavar="PROGRESSION",
-        help="progression to follow without a keyboard (default: a jazz blues in F)",
-    )
-    play.add_argument("--channel", type=channel_number, default=1, metavar="1-16")
-    play.add_argument("--midi-api", choices=["alsa", "jack"], default="alsa")
-    play.add_argument("--mode", choices=["solo", "trade", "answer"], default="solo")
+    play.add_argument("--bpm", type=positive_float, metavar="B", help="tempo of the internal clock (120)")
+    play.add_argument("--chords", metavar="PROGRESSION", help="progression to follow (default: a blues in F)")
+    play.add_argument("--channel", type=channel_number, metavar="1-16", help="MIDI channel (1)")
+    play.add_argument("--midi-api", choices=["alsa", "jack"], help="alsa (default) or jack")
+    play.add_argument("--mode", choices=["solo", "trade", "answer"], help="solo (default), trade or answer")
     play.add_argument("--virtual", action="store_true", help="create virtual ports named --port/--input")
-    add_model_options(play)
+    add_model_options(play, defaults=False)
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
+def add_model_options(parser, defaults: bool = True) -> None:
+    """--model, --seed, --temperature, --top-p; without defaults, unset flags leave the config's."""
     parser.add_argument(
         "--model", metavar="M", help="a shipped model's name or an .onnx path (default wjazzd)"
     )
-    parser.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
-    parser.add_argument("--temperature", type=float, default=1.0, metavar="T", help="sampling temperature")
-    parser.add_argument("--top-p", type=float, default=1.0, metavar="P", help="nucleus sampling mass (0-1]")
+    parser.add_argument(
+        "--seed", type=int, default=0 if defaults else None, metavar="S", help="random seed (0)"
+    )
+    parser.add_argument(
+        "--temperature",
+        type=positive_float,
+        default=1.0 if defaults else None,
+        metavar="T",
+        help="sampling temperature (1.0)",
+    )
+    parser.add_argument(
+        "--top-p",
+        type=positive_float,
+        default=1.0 if defaults else None,
+        metavar="P",
+        help="nucleus sampling mass, (0, 1] (1.0)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -347,6 +368,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, metavar="N")
     train.add_argument("--batch-size", type=int, metavar="N")
     train.add_argument("--stride", type=int, metavar="N", help="step between training windows")
+    train.add_argument("--dropout", type=float, metavar="D", help="dropout before the Dense layer")
     train.add_argument("--min-count", type=int, metavar="N", help="keep tokens seen at least N times")
     train.add_argument("--seed", type=int, metavar="S")
     train.add_argument("--work-dir", default="runs", help="where weights and history go (default runs/)")
@@ -424,7 +446,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except JazzdError as exc:
-        print(f"jazzd: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"jazzd: error: {line}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -13,6 +13,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import mido
@@ -20,6 +21,7 @@ import mido
 from jazzd.chords import DEFAULT_PROGRESSION
 from jazzd.clock import InternalClock, MidiClockFollower
 from jazzd.engine import Engine
+from jazzd.errors import JazzdError
 from jazzd.listen import ChordTracker, Controls, Keyboard, ProgressionChords
 from jazzd.perform import Feel, Performer
 from jazzd.ports import Input, Output, PortLister, PortLost, PortNotFound
@@ -38,7 +40,7 @@ CLOCK_MESSAGES = {"clock", "start", "stop", "continue", "songpos"}
 class PlayOptions:
     """Everything the player needs; filled from the config file and the command line."""
 
-    port: str = "jazzd"
+    port: str = ""  # must be given: on the command line or in the config
     input: str | None = None
     clock: str = "internal"
     bpm: float = 120.0
@@ -227,7 +229,6 @@ class Player:
                 thread.join(timeout=2.0)
             return 0
         finally:
-            notify("STOPPING=1")
             if self.input:
                 self.input.close()
             self.output.close()
@@ -279,22 +280,39 @@ class Player:
             stop.wait(STEP_SECONDS)
 
 
-def play(options: PlayOptions) -> int:
-    """Run the player until SIGTERM or SIGINT (exit 0, everything silenced)."""
-    stop = threading.Event()
+def play(load_options: Callable[[], PlayOptions]) -> int:
+    """Run the player until SIGTERM or SIGINT (exit 0, everything silenced). SIGHUP re-reads the
+    configuration: the running performance ends cleanly (every note ended) and a new one starts
+    with the new settings; a bad new configuration is logged and the old one kept."""
+    options = load_options()
+    terminate = threading.Event()
+    current = threading.Event()
 
-    def stopping(signum, frame) -> None:
-        if not stop.is_set():
-            log.info("stopping on %s", signal.Signals(signum).name)
-        stop.set()
+    def on_signal(signum, frame) -> None:
+        if signum != signal.SIGHUP:
+            if not terminate.is_set():
+                log.info("stopping on %s", signal.Signals(signum).name)
+            terminate.set()
+        current.set()
 
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, stopping)
-    player = Player(options)
-    log.info(
-        "model %s loaded (vocabulary %d, n_a %d)",
-        player.engine.files.name,
-        len(player.engine.vocab),
-        player.engine.files.n_a,
-    )
-    return player.run(stop)
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, on_signal)
+    while True:
+        player = Player(options)
+        log.info(
+            "model %s loaded (vocabulary %d, n_a %d)",
+            player.engine.files.name,
+            len(player.engine.vocab),
+            player.engine.files.n_a,
+        )
+        code = player.run(current)
+        if terminate.is_set() or code != 0:
+            notify("STOPPING=1")
+            return code
+        current.clear()
+        notify("RELOADING=1")
+        try:
+            options = load_options()
+            log.info("configuration reloaded")
+        except JazzdError as exc:
+            log.error("configuration not reloaded, playing on with the old one: %s", exc)

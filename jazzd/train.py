@@ -57,6 +57,8 @@ class TrainSettings:
     decay: float = 0.01  # inverse-time decay, as the course's Adam(decay=0.01) ...
     decay_per_epoch: bool = False  # ... per step (the course: 2 steps an epoch) or per epoch
     min_count: int = 1
+    dropout: float = 0.0  # on the LSTM's output, before the Dense layer (training only)
+    epoch_fraction: float = 1.0  # an epoch is this share of a pass: below 1, validate more often
     validation_every: int = 0  # every Nth solo (sorted by name) is held out; 0: none
     patience: int = 0  # early stopping on validation loss; 0: off
     seed: int = 0
@@ -69,9 +71,11 @@ PRESETS = {
         preset="wjazzd",
         n_a=128,
         tx=32,
-        epochs=30,
+        epochs=40,
         batch_size=256,
         min_count=10,
+        dropout=0.3,
+        epoch_fraction=0.25,
         decay_per_epoch=True,
         validation_every=10,
         patience=3,
@@ -150,6 +154,8 @@ def build_model(keras, vocab_size: int, settings: TrainSettings, steps_per_epoch
         name="one_hot",
     )(ids)
     hidden = keras.layers.LSTM(settings.n_a, return_sequences=True, name="lstm")(one_hot)
+    if settings.dropout > 0:
+        hidden = keras.layers.Dropout(settings.dropout, name="dropout")(hidden)
     probs = keras.layers.Dense(vocab_size, activation="softmax", name="dense")(hidden)
     model = keras.Model(ids, probs)
 
@@ -193,7 +199,8 @@ def train(
         len(data.vocab),
         settings.n_a,
     )
-    model = build_model(keras, len(data.vocab), settings, steps_per_epoch=-(-len(x) // settings.batch_size))
+    steps_per_pass = -(-len(x) // settings.batch_size)
+    model = build_model(keras, len(data.vocab), settings, steps_per_epoch=steps_per_pass)
     history: list[dict] = []
 
     class Progress(keras.callbacks.Callback):
@@ -222,16 +229,32 @@ def train(
             )
         )
     started = time.perf_counter()
-    model.fit(
-        x,
-        y,
-        batch_size=settings.batch_size,
-        epochs=settings.epochs,
-        validation_data=validation,
-        shuffle=True,
-        verbose=0,
-        callbacks=callbacks,
-    )
+    if settings.epoch_fraction < 1.0:
+        stream = (
+            tf.data.Dataset.from_tensor_slices((x, y))
+            .shuffle(len(x), seed=settings.seed)
+            .batch(settings.batch_size)
+            .repeat()
+        )
+        model.fit(
+            stream,
+            steps_per_epoch=max(1, round(steps_per_pass * settings.epoch_fraction)),
+            epochs=settings.epochs,
+            validation_data=validation,
+            verbose=0,
+            callbacks=callbacks,
+        )
+    else:
+        model.fit(
+            x,
+            y,
+            batch_size=settings.batch_size,
+            epochs=settings.epochs,
+            validation_data=validation,
+            shuffle=True,
+            verbose=0,
+            callbacks=callbacks,
+        )
     seconds = time.perf_counter() - started
     work_dir.mkdir(parents=True, exist_ok=True)
     model.save_weights(work_dir / "model.weights.h5")

@@ -1,146 +1,17 @@
 """End to end over a real MIDI stack: a JACK server (dummy driver) started here, `jazzd` run as
 a real process against it, a keyboard and a synth played and heard from this test process."""
 
-import os
-import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 
-import pytest
-import rtmidi
+from jackrig import Keys, Synth, start_jazzd, stop, wait_for
 
 from jazzd.chords import parse_chord
 
 BPM = 200
-
-
-@pytest.fixture(scope="module")
-def jack():
-    """A private JACK server for this module; its name is handed to every client by env."""
-    if shutil.which("jackd") is None:
-        if os.environ.get("CI"):
-            pytest.fail("jackd is not installed in CI: .ci/run must install jackd2")
-        pytest.skip("jackd is not installed (apt-get install jackd2)")
-    name = f"jazzd-test-{os.getpid()}"
-    saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
-    os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
-    server = subprocess.Popen(
-        ["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "256"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="probe").delete()
-            break
-        except Exception:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                pytest.fail("the JACK server did not start")
-            time.sleep(0.1)
-    yield name
-    server.terminate()
-    server.wait(timeout=5)
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
-
-
-class Synth:
-    """A virtual JACK input that records what jazzd sends, with arrival times."""
-
-    def __init__(self, port="synth"):
-        self.received: list[tuple[float, list[int]]] = []
-        self._in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"e2e-{port}")
-        self._in.ignore_types(sysex=False, timing=False, active_sense=False)
-        self._in.open_virtual_port(port)
-        self._in.set_callback(lambda event, data=None: self.received.append((time.perf_counter(), event[0])))
-
-    def notes_on(self, after=0.0):
-        return [(t, m[1]) for t, m in self.received if t >= after and m[0] & 0xF0 == 0x90 and m[2] > 0]
-
-    def balance(self):
-        count = {}
-        for _, m in self.received:
-            if m[0] & 0xF0 == 0x90 and m[2] > 0:
-                count[m[1]] = count.get(m[1], 0) + 1
-            elif m[0] & 0xF0 == 0x80 or (m[0] & 0xF0 == 0x90 and m[2] == 0):
-                count[m[1]] = count.get(m[1], 0) - 1
-        return {k: v for k, v in count.items() if v}
-
-    def close(self):
-        self._in.close_port()
-        self._in.delete()
-
-
-class Keys:
-    """A virtual JACK output that jazzd reads as its keyboard / clock source."""
-
-    def __init__(self, port="keys"):
-        self._out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"e2e-{port}")
-        self._out.open_virtual_port(port)
-
-    def send(self, *data):
-        self._out.send_message(list(data))
-
-    def chord(self, notes, on=True):
-        for n in notes:
-            self.send(0x90 if on else 0x80, n, 80 if on else 0)
-
-    def close(self):
-        self._out.close_port()
-        self._out.delete()
-
-
-def start_jazzd(*args):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "jazzd",
-            "--midi-api",
-            "jack",
-            "--model",
-            "seed-metheny",
-            "--seed",
-            "3",
-            *args,
-        ],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_for(proc, text, timeout=20.0):
-    """Read jazzd's log until a line containing `text`; returns the lines read."""
-    lines = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
-            break
-        lines.append(line)
-        if text in line:
-            return lines
-    pytest.fail(f"jazzd never logged {text!r}: {''.join(lines)}")
-
-
-def stop(proc, signum=signal.SIGTERM):
-    """Signal jazzd; returns (exit code, seconds it took to exit)."""
-    sent = time.perf_counter()
-    proc.send_signal(signum)
-    code = proc.wait(timeout=10)
-    took = time.perf_counter() - sent
-    proc.stderr.close()
-    return code, took
 
 
 def in_scale(chord, pitches):

@@ -1,0 +1,150 @@
+"""The TOML configuration: every player setting, checked key by key.
+
+Looked up from `--config FILE`, else /etc/jazzd/jazzd.toml, else the built-in defaults; flags on
+the command line win over the file. Every wrong key, type or range is one line naming the file,
+the key and what is allowed, and exit code 78 (EX_CONFIG), which systemd is told not to restart.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jazzd.chords import parse_progression
+from jazzd.daemon import PlayOptions
+from jazzd.errors import ChordError, JazzdError
+from jazzd.listen import Controls
+from jazzd.perform import MODES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+SYSTEM_CONFIG = Path("/etc/jazzd/jazzd.toml")
+EX_CONFIG = 78
+
+
+class ConfigError(JazzdError, ValueError):
+    exit_code = EX_CONFIG
+
+
+@dataclass(frozen=True)
+class Key:
+    """One setting: where it goes in PlayOptions, its type and what values are allowed."""
+
+    field: str
+    kind: type | tuple[type, ...]
+    allowed: str
+    check: Any = None  # value -> bool
+
+
+def _between(low: float, high: float):
+    return lambda v: low <= v <= high
+
+
+def _progression(value: str) -> bool:
+    try:
+        parse_progression(value)
+    except ChordError:
+        return False
+    return True
+
+
+KEYS: dict[str, Key] = {
+    "midi.port": Key("port", str, "a port name or part of one", lambda v: bool(v.strip())),
+    "midi.input": Key("input", str, 'a port name or part of one ("" for none)'),
+    "midi.api": Key("midi_api", str, '"alsa" or "jack"', lambda v: v in ("alsa", "jack")),
+    "midi.channel": Key("channel", int, "a whole number 1-16", _between(1, 16)),
+    "midi.virtual": Key("virtual", bool, "true or false"),
+    "clock.source": Key("clock", str, '"internal" or "midi"', lambda v: v in ("internal", "midi")),
+    "clock.bpm": Key("bpm", (int, float), "a number of beats per minute, 20-400", _between(20, 400)),
+    "clock.swing": Key("swing", (int, float), "a ratio 0.5 (straight) to 0.75", _between(0.5, 0.75)),
+    "solo.model": Key("model", str, "a shipped model's name or an .onnx path"),
+    "solo.chords": Key("chords", str, 'a progression like "| Dm7 G7 | Cmaj7 | % |"', _progression),
+    "solo.temperature": Key("temperature", (int, float), "a number 0.05-3", _between(0.05, 3)),
+    "solo.top_p": Key("top_p", (int, float), "a number above 0, at most 1", lambda v: 0 < v <= 1),
+    "solo.seed": Key("seed", int, "a whole number", lambda v: v >= 0),
+    "solo.register": Key(
+        "register",
+        list,
+        "[low, high]: MIDI notes 0-127, at least 12 apart",
+        lambda v: (
+            len(v) == 2
+            and all(isinstance(p, int) for p in v)
+            and v[0] >= 0
+            and v[1] <= 127
+            and v[1] - v[0] >= 12
+        ),
+    ),
+    "solo.lookahead": Key("lookahead", (int, float), "beats, 0.1-4", _between(0.1, 4)),
+    "keyboard.split": Key("split", int, "a MIDI note 0-127 (chords below it)", _between(0, 127)),
+    "keyboard.mode": Key("mode", str, " or ".join(f'"{m}"' for m in MODES), lambda v: v in MODES),
+    "keyboard.trade_bars": Key("trade_bars", int, "a whole number of bars 1-32", _between(1, 32)),
+    "keyboard.answer_after": Key("answer_after", (int, float), "beats of silence, 0.5-16", _between(0.5, 16)),
+    **{
+        f"controls.{name}": Key(
+            f"controls.{name}", int, "a CC number 0-127, or -1 for none", _between(-1, 127)
+        )
+        for name in ("temperature", "density", "register", "start_stop", "panic")
+    },
+}
+
+
+def _flatten(data: dict, path: Path, prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for name, value in data.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, dict):
+            if prefix:
+                raise ConfigError(f"{path}: key {key!r} is a table; only [section] key = value is read")
+            flat.update(_flatten(value, path, f"{key}."))
+        else:
+            flat[key] = value
+    return flat
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The settings a TOML file gives, checked; {field: value} for PlayOptions."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config ({exc.strerror or exc})") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    values: dict[str, Any] = {}
+    problems = []
+    for key, value in _flatten(data, path).items():
+        spec = KEYS.get(key)
+        if spec is None:
+            problems.append(f"{path}: unknown key {key!r} (known keys: {', '.join(KEYS)})")
+            continue
+        ok_type = isinstance(value, spec.kind) and not (isinstance(value, bool) and spec.kind is not bool)
+        if not ok_type or (spec.check is not None and not spec.check(value)):
+            problems.append(f"{path}: key {key!r} must be {spec.allowed}, not {value!r}")
+            continue
+        values[spec.field] = value
+    if problems:
+        raise ConfigError("\n".join(problems))  # one line for each bad key
+    return values
+
+
+def build_options(config_path: str | None, overrides: dict[str, Any]) -> PlayOptions:
+    """Defaults ← the config file (given, else the system one if present) ← command-line flags."""
+    values: dict[str, Any] = {}
+    if config_path is not None:
+        values = read_config(Path(config_path))
+    elif SYSTEM_CONFIG.is_file():
+        values = read_config(SYSTEM_CONFIG)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    controls = {k.split(".", 1)[1]: values.pop(k) for k in list(values) if k.startswith("controls.")}
+    if "input" in values and values["input"] == "":
+        values["input"] = None
+    if "register" in values:
+        values["register"] = tuple(values["register"])
+    options = PlayOptions(**values)
+    defaults = vars(Controls())
+    options.controls = Controls(**{k: None if v == -1 else v for k, v in {**defaults, **controls}.items()})
+    return options

@@ -1,0 +1,70 @@
+"""The TOML configuration: the shipped file, precedence, and one line per bad key (exit 78)."""
+
+from pathlib import Path
+
+import pytest
+
+from jazzd.cli import main
+from jazzd.config import EX_CONFIG, ConfigError, build_options, read_config
+
+SHIPPED = Path(__file__).resolve().parents[1] / "config" / "jazzd.toml"
+
+
+def test_the_shipped_config_sets_every_key_and_reads():
+    from jazzd.config import KEYS
+
+    values = read_config(SHIPPED)
+    assert len(values) == len(KEYS)
+    options = build_options(str(SHIPPED), {})
+    assert options.port == "USB MIDI" and options.input is None and options.register == (55, 84)
+
+
+def test_flags_win_over_the_file(tmp_path):
+    path = tmp_path / "j.toml"
+    path.write_text('[midi]\nport = "Synth"\nchannel = 3\n[clock]\nbpm = 90\n[controls]\npanic = -1\n')
+    options = build_options(str(path), {"bpm": 150.0, "channel": None})
+    assert (options.port, options.channel, options.bpm) == ("Synth", 3, 150.0)
+    assert options.controls.panic is None and options.controls.density == 72
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[midi]\nprot = "x"', "unknown key 'midi.prot'"),
+        ("[clock]\nbpm = 1000", "key 'clock.bpm' must be a number of beats per minute, 20-400, not 1000"),
+        ('[clock]\nbpm = "fast"', "key 'clock.bpm' must be a number"),
+        ("[midi]\nchannel = 17", "key 'midi.channel' must be a whole number 1-16"),
+        ("[midi]\nchannel = true", "key 'midi.channel' must be a whole number 1-16, not True"),
+        ('[keyboard]\nmode = "duet"', 'key \'keyboard.mode\' must be "solo" or "trade" or "answer"'),
+        ("[solo]\nregister = [60, 65]", "key 'solo.register' must be [low, high]"),
+        ('[solo]\nchords = "| H7 |"', "key 'solo.chords' must be a progression"),
+        ("[midi\nport = 1", "not valid TOML"),
+    ],
+)
+def test_bad_values_name_the_file_and_key(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        read_config(path)
+    assert str(caught.value).startswith(f"{path}: ") and message in str(caught.value)
+
+
+def test_each_bad_key_gets_its_line_and_exit_78(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text('[midi]\nport = "x"\nchannel = 0\n[clock]\nswing = 0.9\n')
+    code = main(["--config", str(path)])
+    lines = capsys.readouterr().err.splitlines()
+    assert code == EX_CONFIG == 78
+    assert len(lines) == 2 and all(line.startswith(f"jazzd: error: {path}: key ") for line in lines)
+
+
+def test_a_missing_port_is_a_config_error(tmp_path, capsys):
+    path = tmp_path / "j.toml"
+    path.write_text("[clock]\nbpm = 100\n")
+    assert main(["--config", str(path)]) == 78
+    assert "name the synth's output port" in capsys.readouterr().err
+
+
+def test_a_missing_config_file_is_named(tmp_path, capsys):
+    assert main(["--config", str(tmp_path / "nope.toml"), "--port", "x"]) == 78
+    assert "nope.toml: cannot read the config" in capsys.readouterr().err
