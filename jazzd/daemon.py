@@ -7,6 +7,7 @@ main thread generates ahead, watches the ports and the clock, and answers signal
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -274,10 +275,26 @@ class Player:
                 self._clock_was_lost = lost
             if t >= next_watch:
                 next_watch = t + WATCH_SECONDS
-                if not self.options.virtual and self.output.name not in lister.outputs():
-                    log.warning("output port %r vanished; reconnecting", self.output.name)
-                    self.port_lost.set()
+                self._watch(lister)
             stop.wait(STEP_SECONDS)
+
+    def _watch(self, lister: PortLister) -> None:
+        """A vanished output starts reconnecting; a vanished input is reopened when it is back
+        (meanwhile the last chord stays in force and the clock, if followed, is lost)."""
+        if self.options.virtual:
+            return
+        if self.output.name not in lister.outputs():
+            log.warning("output port %r vanished; reconnecting", self.output.name)
+            self.port_lost.set()
+        if self.input is None:
+            return
+        inputs = lister.inputs()
+        if self.input.is_open and self.input.name not in inputs:
+            log.warning("input port %r vanished; waiting for it", self.input.name)
+            self.input.close()
+        if not self.input.is_open:
+            with contextlib.suppress(PortNotFound):
+                log.info("input port back: %s", self.input.open(inputs))
 
 
 def play(load_options: Callable[[], PlayOptions]) -> int:

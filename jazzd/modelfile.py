@@ -8,7 +8,6 @@ file's sha256, the corpus it was trained on, the training settings and the measu
 from __future__ import annotations
 
 import hashlib
-import importlib.resources
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,11 +21,10 @@ DEFAULT_MODEL = "wjazzd"
 
 
 def models_dir() -> Path:
-    """The shipped models: `models/` in a checkout, installed as the package `jazzd.models`."""
-    try:
-        return Path(str(importlib.resources.files("jazzd.models")))
-    except ModuleNotFoundError:
-        return Path(__file__).resolve().parents[1] / "models"
+    """The shipped models: installed beside the package as `jazzd/models`, or `models/` in a
+    checkout (and an editable install)."""
+    installed = Path(__file__).resolve().parent / "models"
+    return installed if installed.is_dir() else Path(__file__).resolve().parents[1] / "models"
 
 
 def sha256_of(path: Path) -> str:
