@@ -11,6 +11,7 @@ import csv
 import glob
 import itertools
 import logging
+import math
 import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -171,7 +172,7 @@ def read_wjazzd(path: Path) -> Solo:
         for i, row in enumerate(_read_csv(beat_path, BEAT_COLUMNS)):
             try:
                 beat_index.setdefault((int(row["bar"]), int(row["beat"])), i)
-            except ValueError:
+            except (ValueError, TypeError):
                 raise CorpusError(f"{beat_path}, line {i + 2}: bar/beat are not integers") from None
             per_beat.append((i * TICKS_PER_BEAT, _parse_row_chord(row["chord"], beat_path, i + 2)))
     raw = []
@@ -182,10 +183,20 @@ def read_wjazzd(path: Path) -> Solo:
             tatum, division = int(row["tatum"]), int(row["division"])
             seconds, beat_seconds = float(row["duration"]), float(row["beat_duration"])
             pitch = round(float(row["pitch"]))
-        except ValueError as exc:
-            raise CorpusError(f"{path}, line {line}: {exc}") from None
-        if division <= 0 or beat_seconds <= 0 or not 0 <= pitch <= 127:
-            raise CorpusError(f"{path}, line {line}: division, beat_duration or pitch out of range")
+        except (ValueError, TypeError, OverflowError) as exc:  # TypeError: a short row
+            raise CorpusError(
+                f"{path}, line {line}: {exc if row.get('pitch') is not None else 'too few cells'}"
+            ) from None
+        if (
+            division <= 0
+            or tatum < 1
+            or not 0 < beat_seconds < math.inf
+            or not 0 <= seconds < math.inf
+            or not 0 <= pitch <= 127
+        ):
+            raise CorpusError(
+                f"{path}, line {line}: tatum, division, duration, beat_duration or pitch out of range"
+            )
         if beat_index:
             if (bar, beat) not in beat_index:
                 raise CorpusError(f"{path}, line {line}: bar {bar} beat {beat} is not in {beat_path.name}")
