@@ -1,9 +1,11 @@
 """Test-side MIDI devices on JACK, and running `jazzd` as a real process."""
 
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -57,8 +59,9 @@ class Keys:
 
 
 def start_jazzd(*args):
+    """jazzd as a real process on JACK; its log lines are read by a thread into `proc.lines`."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(
+    proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -75,15 +78,27 @@ def start_jazzd(*args):
         stderr=subprocess.PIPE,
         text=True,
     )
+    proc.lines = queue.Queue()
+
+    def read():
+        for line in proc.stderr:
+            proc.lines.put(line)
+        proc.lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    return proc
 
 
 def wait_for(proc, text, timeout=20.0):
-    """Read jazzd's log until a line containing `text`; returns the lines read."""
+    """Wait for a log line containing `text`; returns the lines read until then."""
     lines = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        line = proc.stderr.readline()
-        if not line:
+        try:
+            line = proc.lines.get(timeout=max(0.01, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line is None:
             break
         lines.append(line)
         if text in line:
@@ -97,5 +112,4 @@ def stop(proc, signum=signal.SIGTERM):
     proc.send_signal(signum)
     code = proc.wait(timeout=10)
     took = time.perf_counter() - sent
-    proc.stderr.close()
     return code, took
