@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -103,6 +104,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         stride=args.stride,
         dropout=args.dropout,
+        metric_phase=args.metric_phase,
     )
     name = args.name or (f"{args.preset}-metheny" if args.preset == "seed" else args.preset) or "model"
     work_dir = Path(args.work_dir) / name
@@ -369,6 +371,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, metavar="N")
     train.add_argument("--stride", type=int, metavar="N", help="step between training windows")
     train.add_argument("--dropout", type=float, metavar="D", help="dropout before the Dense layer")
+    train.add_argument(
+        "--metric-phase",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also feed the model where in the beat each token starts (wjazzd: on)",
+    )
     train.add_argument("--min-count", type=int, metavar="N", help="keep tokens seen at least N times")
     train.add_argument("--seed", type=int, metavar="S")
     train.add_argument("--work-dir", default="runs", help="where weights and history go (default runs/)")
@@ -435,19 +443,41 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+SYSLOG_PRIORITY = {
+    logging.DEBUG: 7,
+    logging.INFO: 6,
+    logging.WARNING: 4,
+    logging.ERROR: 3,
+    logging.CRITICAL: 2,
+}
+
+
+class JournalFormatter(logging.Formatter):
+    """Under systemd, stderr goes to the journal: a `<N>` prefix gives each line its priority
+    (so `journalctl -p warning` works) and journald adds the time and the unit itself."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"<{SYSLOG_PRIORITY.get(record.levelno, 6)}>{record.getMessage()}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JournalFormatter()
+        if os.environ.get("JOURNAL_STREAM")
+        else logging.Formatter("jazzd: %(levelname)s: %(message)s")
+    )
     logging.basicConfig(
-        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
-        format="jazzd: %(levelname)s: %(message)s",
-        stream=sys.stderr,
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO, handlers=[handler]
     )
     try:
         return args.handler(args)
     except JazzdError as exc:
+        prefix = "<3>" if os.environ.get("JOURNAL_STREAM") else ""
         for line in str(exc).splitlines():
-            print(f"jazzd: error: {line}", file=sys.stderr)
+            print(f"{prefix}jazzd: error: {line}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -23,6 +23,7 @@ import mido
 from jazzd.chords import Chord, parse_chord, recognize_chord
 from jazzd.errors import ChordError, CorpusError
 from jazzd.grammar import (
+    BAR_TICKS,
     MAX_TOKEN_TICKS,
     MIN_REST_TICKS,
     TICKS_PER_BEAT,
@@ -66,12 +67,19 @@ class Solo:
     changes: list[tuple[int, Chord]]
     dropped: int = 0  # notes lost to grid collisions while quantizing
     chords_inferred: bool = False  # no chords were annotated: they come from the melody per bar
+    bar_starts: list[int] = field(default_factory=list)  # ticks where bars begin (empty: 4/4 from 0)
     _starts: list[int] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         if not self.changes:
             raise CorpusError(f"{self.source}: no chords found")
         self._starts = [t for t, _ in self.changes]
+
+    def bar_position(self, tick: int) -> int:
+        """Ticks since the start of the bar `tick` lies in."""
+        if not self.bar_starts or tick < self.bar_starts[0]:
+            return tick % BAR_TICKS
+        return tick - self.bar_starts[bisect.bisect_right(self.bar_starts, tick) - 1]
 
     def chord_at(self, tick: int) -> Chord:
         """The chord in force at `tick` (the first chord before the first change)."""
@@ -168,6 +176,7 @@ def read_wjazzd(path: Path) -> Solo:
     beat_path = beat_track_for(path)
     beat_index: dict[tuple[int, int], int] = {}
     per_beat: list[tuple[int, Chord | None]] = []
+    bar_starts: list[int] = []
     if beat_path.exists():
         for i, row in enumerate(_read_csv(beat_path, BEAT_COLUMNS)):
             try:
@@ -175,6 +184,8 @@ def read_wjazzd(path: Path) -> Solo:
             except (ValueError, TypeError):
                 raise CorpusError(f"{beat_path}, line {i + 2}: bar/beat are not integers") from None
             per_beat.append((i * TICKS_PER_BEAT, _parse_row_chord(row["chord"], beat_path, i + 2)))
+            if row["beat"] == "1":
+                bar_starts.append(i * TICKS_PER_BEAT)
     raw = []
     note_chords: list[tuple[int, Chord | None]] = []
     for line, row in enumerate(rows, start=2):
@@ -214,10 +225,16 @@ def read_wjazzd(path: Path) -> Solo:
         steps = [
             (bar_notes[0].onset, recognize_chord(n.pitch for n in bar_notes)) for bar_notes in _by_bar(notes)
         ]
-        solo = Solo(name, str(path), notes, _changes(steps, str(path)), dropped)
-        solo.chords_inferred = True
-        return solo
-    return Solo(name, str(path), notes, _changes(steps, str(path)), dropped)
+        return Solo(
+            name,
+            str(path),
+            notes,
+            _changes(steps, str(path)),
+            dropped,
+            chords_inferred=True,
+            bar_starts=bar_starts,
+        )
+    return Solo(name, str(path), notes, _changes(steps, str(path)), dropped, bar_starts=bar_starts)
 
 
 def _by_bar(notes: Sequence[Note]) -> list[list[Note]]:
@@ -342,6 +359,18 @@ def _bars(mid: mido.MidiFile) -> list[tuple[int, float]]:
     return changes
 
 
+def _bar_starts(signature: list[tuple[float, float]], end: float) -> list[int]:
+    """Ticks where bars begin, up to beat `end`, from (beat, beats per bar) changes."""
+    starts, beat = [], 0.0
+    for i, (at, length) in enumerate(signature):
+        until = signature[i + 1][0] if i + 1 < len(signature) else end
+        beat = max(beat, at)
+        while beat < until:
+            starts.append(round(beat * TICKS_PER_BEAT))
+            beat += length
+    return starts
+
+
 def _bar_of(beat: float, signature: list[tuple[float, float]]) -> int:
     """Bar number (from 0) of a position in beats, given (beat, beats per bar) changes."""
     bar, prev_beat, prev_len = 0, 0.0, 4.0
@@ -401,7 +430,7 @@ def read_midi(path: Path, selection: MidiSelection = MidiSelection()) -> Solo:
         held = [p for s, e, p in chord_notes if s < hi and e > lo and min(e, hi) - max(s, lo) >= tpb // 4]
         per_beat.append((beat * TICKS_PER_BEAT, recognize_chord(held)))
     changes = _changes(per_beat, f"{path} (chord tracks {', '.join(t.label() for t in chord_tracks)})")
-    return Solo(path.stem, str(path), notes, changes, dropped)
+    return Solo(path.stem, str(path), notes, changes, dropped, bar_starts=_bar_starts(signature, end))
 
 
 # --- Whole corpora --------------------------------------------------------------------------

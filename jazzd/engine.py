@@ -15,7 +15,6 @@ import onnxruntime as ort
 from jazzd.errors import ModelError
 from jazzd.modelfile import ModelFiles, load_model_files
 
-INPUTS = ("x", "a", "c")
 OUTPUTS = ("probs", "a_new", "c_new")
 
 
@@ -35,10 +34,12 @@ def _session(files: ModelFiles) -> ort.InferenceSession:
     shapes = {i.name: i.shape for i in session.get_inputs()}
     outputs = {o.name for o in session.get_outputs()}
     expected = {"x": [1, len(files.vocab)], "a": [1, files.n_a], "c": [1, files.n_a]}
-    if set(shapes) != set(INPUTS) or outputs != set(OUTPUTS):
+    if files.phase_size:
+        expected["phase"] = [1, files.phase_size]
+    if set(shapes) != set(expected) or outputs != set(OUTPUTS):
         raise ModelError(
             f"{files.onnx_path}: inputs {sorted(shapes)} / outputs {sorted(outputs)}, "
-            f"expected {list(INPUTS)} / {list(OUTPUTS)}"
+            f"expected {sorted(expected)} / {sorted(OUTPUTS)} (does the sidecar belong to this model?)"
         )
     for name, shape in expected.items():
         if list(shapes[name]) != shape:
@@ -67,6 +68,11 @@ class Engine:
         self.top_p = top_p
         size, n_a = len(self.vocab), self.files.n_a
         self._x = np.zeros((1, size), np.float32)
+        self._phase = np.zeros((1, max(1, self.files.phase_size)), np.float32)
+        self._ticks = [token.ticks for token in self.vocab.parsed]
+        self.position = (
+            0  # tick where the next token starts, counted so that bars begin at multiples of 4 beats
+        )
         self._probs = np.zeros((1, size), np.float32)
         self._state = [np.zeros((1, n_a), np.float32) for _ in range(4)]  # a0, c0, a1, c1
         self._bindings = [self._bind(0), self._bind(1)]
@@ -77,7 +83,10 @@ class Engine:
     def _bind(self, turn: int) -> ort.IOBinding:
         a_in, c_in, a_out, c_out = (self._state[i] for i in ((0, 1, 2, 3) if turn == 0 else (2, 3, 0, 1)))
         binding = self.session.io_binding()
-        for name, buf in (("x", self._x), ("a", a_in), ("c", c_in)):
+        inputs = [("x", self._x), ("a", a_in), ("c", c_in)]
+        if self.files.phase_size:
+            inputs.append(("phase", self._phase))
+        for name, buf in inputs:
             binding.bind_input(name, "cpu", 0, np.float32, buf.shape, buf.ctypes.data)
         for name, buf in (("probs", self._probs), ("a_new", a_out), ("c_new", c_out)):
             binding.bind_output(name, "cpu", 0, np.float32, buf.shape, buf.ctypes.data)
@@ -93,20 +102,35 @@ class Engine:
         a, c = (self._state[0], self._state[1]) if self._turn == 0 else (self._state[2], self._state[3])
         return a[0], c[0]
 
-    def reset(self) -> None:
-        """Zero state, then one step on the zero input x⟨1⟩ = 0, as in training."""
+    def reset(self, position: int = 0) -> None:
+        """Zero state, then one step on the zero input x⟨1⟩ = 0, as in training; the first token
+        will start at tick `position`."""
         for buf in self._state:
             buf.fill(0.0)
         self._turn = 0
+        self.position = position
         self.feed(None)
 
-    def feed(self, token_id: int | None) -> None:
-        """Advance the cell on one token (None: the zero vector)."""
+    def align(self, position: int) -> None:
+        """The next token will start at tick `position` (the performer moved on, e.g. after a
+        stop): the phase input follows from the next step on."""
+        self.position = position
+
+    def feed(self, token_id: int | None, position: int | None = None) -> None:
+        """Advance the cell on one token (None: the zero vector). The next token starts where
+        this one ends, or at `position` when the caller knows better (a rare token's stand-in
+        may be shorter than the real one)."""
         if self._hot >= 0:
             self._x[0, self._hot] = 0.0
         self._hot = -1 if token_id is None else token_id
         if token_id is not None:
             self._x[0, token_id] = 1.0
+            self.position += self._ticks[token_id]
+        if position is not None:
+            self.position = position
+        if self.files.phase_size:
+            self._phase.fill(0.0)
+            self._phase[0, self.position % self.files.phase_size] = 1.0
         # The public call without run options: with options it costs ~25 µs more per step here.
         self.session.run_with_iobinding(self._bindings[self._turn])
         self._turn ^= 1

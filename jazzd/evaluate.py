@@ -20,7 +20,7 @@ import numpy as np
 from jazzd.chords import Chord
 from jazzd.corpus import Solo
 from jazzd.engine import Engine
-from jazzd.grammar import TICKS_PER_BEAT, Note, Token, encode
+from jazzd.grammar import TICKS_PER_BEAT, Note, Token, encode, onset_phases
 from jazzd.realize import Soloist
 from jazzd.vocab import Vocabulary
 
@@ -37,14 +37,15 @@ class Line:
     chord_at: Callable[[int], Chord]
 
 
-def nll_per_token(engine: Engine, sequences: Sequence[np.ndarray]) -> float:
-    """Mean negative log-likelihood (nats) of each token given those before it in its solo."""
+def nll_per_token(engine: Engine, sequences: Sequence[np.ndarray], phases: Sequence[list[int]]) -> float:
+    """Mean negative log-likelihood (nats) of each token given those before it in its solo;
+    `phases` are where each token really starts in its bar (an input of some models)."""
     total, count = 0.0, 0
-    for ids in sequences:
-        engine.reset()
-        for token_id in ids:
+    for ids, where in zip(sequences, phases, strict=True):
+        engine.reset(where[0])
+        for k, token_id in enumerate(ids):
             total -= engine.log_prob(int(token_id))
-            engine.feed(int(token_id))
+            engine.feed(int(token_id), where[k + 1] if k + 1 < len(where) else None)
         count += len(ids)
     return total / max(1, count)
 
@@ -64,9 +65,9 @@ def bigram_nll(train: Sequence[np.ndarray], test: Sequence[np.ndarray], size: in
 
 def generate_line(soloist: Soloist, solo: Solo) -> Line:
     """A model's solo over `solo`'s chords, as long as the real one."""
-    soloist.engine.reset()
-    soloist.prev_pitch = None
     start, end = solo.notes[0].onset, solo.notes[-1].onset + solo.notes[-1].duration
+    soloist.engine.reset(solo.bar_position(start))
+    soloist.prev_pitch = None
     tokens: list[Token] = []
     notes: list[Note] = []
     at = start
@@ -140,6 +141,9 @@ def evaluate(
     """NLL, bigram baseline, distributions and harmony shares: real solos vs each model."""
     real = [real_line(s) for s in solos]
     real_dist = distributions(real)
+    phases = [
+        onset_phases(r.tokens, s.notes[0].onset, s.bar_position) for r, s in zip(real, solos, strict=True)
+    ]
     report = {
         "solos": len(solos),
         "real": {**harmony_shares(real), "tokens": sum(len(r.tokens) for r in real)},
@@ -154,7 +158,7 @@ def evaluate(
         dist = distributions(generated)
         report["models"][engine.files.name] = {
             "vocab_size": len(vocab),
-            "nll_per_token": nll_per_token(engine, sequences),
+            "nll_per_token": nll_per_token(engine, sequences, phases),
             "bigram_nll_per_token": bigram_nll(baseline_sequences, sequences, len(vocab))
             if baseline_sequences
             else math.nan,

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from jazzd.errors import JazzdError, MissingExtraError
+from jazzd.grammar import BAR_TICKS
 from jazzd.modelfile import write_sidecar
 from jazzd.train import TRAIN_EXTRA_HINT, TrainSettings, build_model, import_tensorflow, read_run
 from jazzd.vocab import Vocabulary
@@ -31,24 +32,34 @@ class ParityError(JazzdError):
     """The ONNX model does not compute what the Keras model does."""
 
 
-def one_step_function(tf, keras, trained, vocab_size: int, n_a: int):
-    """A traced single step sharing the trained LSTM and Dense weights."""
-    cell = keras.layers.LSTMCell(n_a, name="lstm_cell")  # fixed names: the same bytes every export
+def one_step_function(tf, keras, trained, vocab_size: int, n_a: int, phase_size: int):
+    """A traced single step sharing the trained LSTM and Dense weights; with `phase_size`, the
+    one-hot phase of the next token's onset is a second input beside x."""
+    cell = keras.layers.LSTMCell(n_a, name="lstm_cell")
     dense = keras.layers.Dense(vocab_size, activation="softmax", name="dense")
-    cell.build((1, vocab_size))
+    cell.build((1, vocab_size + phase_size))
     dense.build((1, n_a))
     cell.set_weights(trained.get_layer("lstm").cell.get_weights())
     dense.set_weights(trained.get_layer("dense").get_weights())
-    signature = [
-        tf.TensorSpec((1, vocab_size), tf.float32, name="x"),
-        tf.TensorSpec((1, n_a), tf.float32, name="a"),
-        tf.TensorSpec((1, n_a), tf.float32, name="c"),
-    ]
+    x_spec = tf.TensorSpec((1, vocab_size), tf.float32, name="x")
+    state = [tf.TensorSpec((1, n_a), tf.float32, name="a"), tf.TensorSpec((1, n_a), tf.float32, name="c")]
 
-    @tf.function(input_signature=signature)
-    def step(x, a, c):
-        hidden, (a_new, c_new) = cell(x, [a, c])
+    def outputs(features, a, c):
+        hidden, (a_new, c_new) = cell(features, [a, c])
         return {"probs": dense(hidden), "a_new": a_new, "c_new": c_new}
+
+    if phase_size:
+        phase_spec = tf.TensorSpec((1, phase_size), tf.float32, name="phase")
+
+        @tf.function(input_signature=[x_spec, phase_spec, *state])
+        def step(x, phase, a, c):
+            return outputs(tf.concat([x, phase], axis=1), a, c)
+
+    else:
+
+        @tf.function(input_signature=[x_spec, *state])
+        def step(x, a, c):
+            return outputs(x, a, c)
 
     return step
 
@@ -77,9 +88,11 @@ def canonical(proto):
     return proto
 
 
-def check_parity(step, onnx_path: Path, vocab_size: int, n_a: int, steps: int = PARITY_STEPS) -> float:
+def check_parity(
+    step, onnx_path: Path, vocab_size: int, n_a: int, phase_size: int, steps: int = PARITY_STEPS
+) -> float:
     """Worst difference between Keras and ONNX over `steps` chained steps, each side keeping its
-    own state and both fed the token drawn from the Keras distribution.
+    own state and both fed the token drawn from the Keras distribution (and a random phase).
 
     probs and a are bounded, so their difference is absolute; the cell state c is not (it reaches
     ±30 in small overfit models, where float32 spacing alone is 2e-6), so its difference is
@@ -93,8 +106,11 @@ def check_parity(step, onnx_path: Path, vocab_size: int, n_a: int, steps: int = 
     ka = kc = oa = oc = np.zeros((1, n_a), np.float32)
     worst = 0.0
     for _ in range(steps):
-        out = {k: v.numpy() for k, v in step(x, ka, kc).items()}
-        probs, oa, oc = session.run(["probs", "a_new", "c_new"], {"x": x, "a": oa, "c": oc})
+        extra = {}
+        if phase_size:
+            extra["phase"] = np.eye(phase_size, dtype=np.float32)[[rng.integers(phase_size)]]
+        out = {k: v.numpy() for k, v in step(x, *extra.values(), ka, kc).items()}
+        probs, oa, oc = session.run(["probs", "a_new", "c_new"], {"x": x, **extra, "a": oa, "c": oc})
         worst = max(
             worst,
             float(np.abs(out["probs"] - probs).max()),
@@ -123,12 +139,13 @@ def export(work_dir: Path, onnx_path: Path) -> Path:
     with warnings.catch_warnings():  # the optimizer's slots are not needed to export
         warnings.simplefilter("ignore")
         trained.load_weights(work_dir / "model.weights.h5")
-    step = one_step_function(tf, keras, trained, len(vocab), settings.n_a)
+    phase_size = BAR_TICKS if settings.metric_phase else 0
+    step = one_step_function(tf, keras, trained, len(vocab), settings.n_a, phase_size)
     with tempfile.TemporaryDirectory() as tmp:
         candidate = Path(tmp) / onnx_path.name
         proto, _ = tf2onnx.convert.from_function(step, input_signature=step.input_signature, opset=OPSET)
         candidate.write_bytes(canonical(proto).SerializeToString())
-        worst = check_parity(step, candidate, len(vocab), settings.n_a)
+        worst = check_parity(step, candidate, len(vocab), settings.n_a, phase_size)
         log.info("parity over %d chained steps: max abs diff %.2e", PARITY_STEPS, worst)
         if not worst <= PARITY_TOLERANCE:
             raise ParityError(
@@ -139,6 +156,7 @@ def export(work_dir: Path, onnx_path: Path) -> Path:
         onnx_path.write_bytes(candidate.read_bytes())
     extra = {
         "opset": OPSET,
+        "phase_size": phase_size,
         "parity": {"steps": PARITY_STEPS, "max_abs_diff": worst, "tolerance": PARITY_TOLERANCE},
         "corpus": run["corpus"],
         "training": run["settings"],

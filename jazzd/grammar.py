@@ -16,6 +16,7 @@ from jazzd.chords import Chord
 TICKS_PER_BEAT = 12
 GRID_TICKS = (0, 3, 4, 6, 8, 9, 12)  # grid points inside one beat: quarters and thirds
 MIN_REST_TICKS = 3  # a gap shorter than a quarter beat is legato, not a rest
+BAR_TICKS = 4 * TICKS_PER_BEAT  # a 4/4 bar: the metric phase a model may read is a position in it
 MAX_TOKEN_TICKS = 4 * TICKS_PER_BEAT
 WINDOW_HALF_WIDTH = 3
 TOKEN_TYPES = ("C", "S", "A", "X", "R")
@@ -105,6 +106,16 @@ def encode(notes: Sequence[Note], chord_at: Callable[[int], Chord]) -> list[Toke
             tokens.extend(_rests(notes[i + 1].onset - note.onset - note.duration))
         prev = note
     return tokens
+
+
+def onset_phases(tokens: Sequence[Token], start: int, bar_position: Callable[[int], int]) -> list[int]:
+    """Where each token starts in its bar, in ticks (0 = the downbeat; bars longer than 4/4
+    wrap), for tokens from tick `start`."""
+    phases, at = [], start
+    for token in tokens:
+        phases.append(bar_position(at) % BAR_TICKS)
+        at += token.ticks
+    return phases
 
 
 def realize_pitch(

@@ -111,6 +111,8 @@ class Performer:
             if turn % 2 == 1 and start > self.turn_start:
                 self.turn_start = start
                 self._answer_phrase(start - length)
+                if self.next_beat is not None:
+                    self._move_to(self.next_beat)
         elif self.mode == "answer":
             phrase = self.keyboard.phrase
             if self.answer_until > playhead:  # answering
@@ -122,8 +124,8 @@ class Performer:
             if player_quiet and phrase.notes:
                 start = math.ceil(playhead)
                 self.answer_started, self.answer_until = playhead, start + self._turn_length()
-                self.next_beat = float(start)
                 self._answer_phrase(-math.inf)
+                self._move_to(float(start))
 
     def _answer_phrase(self, since: float) -> None:
         tokens = self.keyboard.take_phrase(since)
@@ -133,6 +135,11 @@ class Performer:
 
     # -- generation ----------------------------------------------------------------------------
 
+    def _move_to(self, beat: float) -> None:
+        """Generation continues from `beat` (the engine learns where in the beat that is)."""
+        self.next_beat = beat
+        self.soloist.engine.align(round(beat * TICKS_PER_BEAT))
+
     def step(self, now: float) -> None:
         clock = self.scheduler.clock
         if not clock.running:
@@ -141,11 +148,11 @@ class Performer:
         playhead = clock.beat_at(now)
         self._listen(playhead)
         if self.next_beat is None or self.next_beat < playhead:
-            self.next_beat = math.ceil(playhead * TICKS_PER_BEAT) / TICKS_PER_BEAT
+            self._move_to(math.ceil(playhead * TICKS_PER_BEAT) / TICKS_PER_BEAT)
         while self.next_beat < playhead + self.lookahead:
             until = self._playing_until(self.next_beat)
             if until < 0:
-                self.next_beat = math.ceil((self.next_beat + 1e-9) * 4) / 4  # listen, on a 16th grid
+                self._move_to(math.ceil((self.next_beat + 1e-9) * 4) / 4)  # listen, on a 16th grid
                 continue
             token = self.soloist.next_token()
             beat, length = self.next_beat, min(token.ticks / TICKS_PER_BEAT, until - self.next_beat)

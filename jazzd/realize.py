@@ -13,10 +13,9 @@ from dataclasses import dataclass
 
 from jazzd.chords import Chord
 from jazzd.engine import Engine
-from jazzd.grammar import TICKS_PER_BEAT, Note, Token, realize_pitch
+from jazzd.grammar import BAR_TICKS, Note, Token, realize_pitch
 
 DEFAULT_REGISTER = (55, 84)
-BAR_TICKS = 4 * TICKS_PER_BEAT
 
 
 @dataclass

@@ -12,8 +12,8 @@ from pathlib import Path
 import mido
 
 from jazzd.chords import Chord, parse_progression
-from jazzd.grammar import TICKS_PER_BEAT, Note
-from jazzd.realize import BAR_TICKS, Soloist
+from jazzd.grammar import BAR_TICKS, TICKS_PER_BEAT, Note
+from jazzd.realize import Soloist
 
 MIDI_TICKS_PER_BEAT = 480
 TICK = MIDI_TICKS_PER_BEAT // TICKS_PER_BEAT

@@ -21,7 +21,7 @@ import numpy as np
 
 from jazzd.corpus import MidiSelection, Solo, read_corpus
 from jazzd.errors import JazzdError, MissingExtraError
-from jazzd.grammar import encode
+from jazzd.grammar import BAR_TICKS, encode, onset_phases
 from jazzd.vocab import Vocabulary, windows
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,7 @@ class TrainSettings:
     decay_per_epoch: bool = False  # ... per step (the course: 2 steps an epoch) or per epoch
     min_count: int = 1
     dropout: float = 0.0  # on the LSTM's output, before the Dense layer (training only)
+    metric_phase: bool = False  # also input where in the bar the next token starts
     epoch_fraction: float = 1.0  # an epoch is this share of a pass: below 1, validate more often
     validation_every: int = 0  # every Nth solo (sorted by name) is held out; 0: none
     patience: int = 0  # early stopping on validation loss; 0: off
@@ -75,6 +76,7 @@ PRESETS = {
         batch_size=256,
         min_count=10,
         dropout=0.3,
+        metric_phase=True,
         epoch_fraction=0.25,
         decay_per_epoch=True,
         validation_every=10,
@@ -91,6 +93,8 @@ class Dataset:
     vocab: Vocabulary
     train: list[np.ndarray]
     validation: list[np.ndarray]
+    train_phases: list[np.ndarray]
+    validation_phases: list[np.ndarray]
     train_names: list[str]
     validation_names: list[str]
     corpus: dict
@@ -124,40 +128,59 @@ def build_dataset(solos: list[Solo], settings: TrainSettings) -> Dataset:
         "tokens_sha256": digest.hexdigest(),
         "validation_solos": [s.name for s in validation],
     }
+
+    def phases(solo: Solo) -> np.ndarray:
+        return np.asarray(
+            onset_phases(tokens[solo.name], solo.notes[0].onset, solo.bar_position), dtype=np.int32
+        )
+
     return Dataset(
         vocab,
         [vocab.ids(tokens[s.name]) for s in train],
         [vocab.ids(tokens[s.name]) for s in validation],
+        [phases(s) for s in train],
+        [phases(s) for s in validation],
         [s.name for s in train],
         [s.name for s in validation],
         corpus,
     )
 
 
-def training_windows(sequences: list[np.ndarray], settings: TrainSettings) -> tuple[np.ndarray, np.ndarray]:
-    """All windows (every `stride`), or `windows` random ones as the course drew them."""
-    inputs, targets = windows(sequences, settings.tx, settings.stride)
+def model_inputs(inputs: np.ndarray, phases: np.ndarray | None, settings: TrainSettings):
+    return [inputs, phases] if settings.metric_phase else inputs
+
+
+def training_windows(data: Dataset, settings: TrainSettings):
+    """All windows (every `stride`), or `windows` random ones as the course drew them; returns
+    the model's inputs and the targets."""
+    inputs, targets, phases = windows(data.train, settings.tx, settings.stride, data.train_phases)
     if settings.windows is not None:
         pick = np.random.default_rng(settings.seed).choice(len(targets), settings.windows, replace=True)
-        inputs, targets = inputs[pick], targets[pick]
-    return inputs, targets
+        inputs, targets, phases = inputs[pick], targets[pick], phases[pick]
+    return model_inputs(inputs, phases, settings), targets
 
 
 def build_model(keras, vocab_size: int, settings: TrainSettings, steps_per_epoch: int = 1):
     """Token ids in (-1 for the zero step), a softmax over the vocabulary out at every step."""
     ids = keras.Input((None,), dtype="int32", name="ids")
-    one_hot = keras.layers.Lambda(
+    features = keras.layers.Lambda(
         lambda t: (
             keras.ops.one_hot(keras.ops.maximum(t, 0), vocab_size)
             * keras.ops.expand_dims(keras.ops.cast(t >= 0, "float32"), -1)
         ),
         name="one_hot",
     )(ids)
-    hidden = keras.layers.LSTM(settings.n_a, return_sequences=True, name="lstm")(one_hot)
+    inputs = [ids]
+    if settings.metric_phase:
+        phase = keras.Input((None,), dtype="int32", name="phase")
+        phase_hot = keras.layers.Lambda(lambda t: keras.ops.one_hot(t, BAR_TICKS), name="phase_hot")(phase)
+        features = keras.layers.Concatenate(name="features")([features, phase_hot])
+        inputs.append(phase)
+    hidden = keras.layers.LSTM(settings.n_a, return_sequences=True, name="lstm")(features)
     if settings.dropout > 0:
         hidden = keras.layers.Dropout(settings.dropout, name="dropout")(hidden)
     probs = keras.layers.Dense(vocab_size, activation="softmax", name="dense")(hidden)
-    model = keras.Model(ids, probs)
+    model = keras.Model(inputs if settings.metric_phase else ids, probs)
 
     def summed_crossentropy(y_true, y_pred):
         return keras.ops.sum(keras.losses.sparse_categorical_crossentropy(y_true, y_pred), axis=-1)
@@ -185,21 +208,21 @@ def train(
     tf.config.experimental.enable_op_determinism()
     solos, skipped = read_corpus(paths, selection or MidiSelection())
     data = build_dataset(solos, settings)
-    x, y = training_windows(data.train, settings)
+    x, y = training_windows(data, settings)
     validation = None
     if data.validation:
-        vx, vy = windows(data.validation, settings.tx, settings.tx)
-        validation = (vx, vy)
+        vx, vy, vp = windows(data.validation, settings.tx, settings.tx, data.validation_phases)
+        validation = (model_inputs(vx, vp, settings), vy)
     log.info(
         "training on %d solos (%d windows of %d), validating on %d solos; vocabulary %d, n_a %d",
         len(data.train),
-        len(x),
+        len(y),
         settings.tx,
         len(data.validation),
         len(data.vocab),
         settings.n_a,
     )
-    steps_per_pass = -(-len(x) // settings.batch_size)
+    steps_per_pass = -(-len(y) // settings.batch_size)
     model = build_model(keras, len(data.vocab), settings, steps_per_epoch=steps_per_pass)
     history: list[dict] = []
 
@@ -231,8 +254,8 @@ def train(
     started = time.perf_counter()
     if settings.epoch_fraction < 1.0:
         stream = (
-            tf.data.Dataset.from_tensor_slices((x, y))
-            .shuffle(len(x), seed=settings.seed)
+            tf.data.Dataset.from_tensor_slices((tuple(x) if isinstance(x, list) else x, y))
+            .shuffle(len(y), seed=settings.seed)
             .batch(settings.batch_size)
             .repeat()
         )

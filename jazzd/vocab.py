@@ -96,15 +96,25 @@ class Vocabulary:
         return cls.from_json(data, str(path))
 
 
-def windows(sequences: Sequence[np.ndarray], length: int, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def windows(
+    sequences: Sequence[np.ndarray], length: int, stride: int = 1, phases: Sequence[np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Training windows: inputs start with -1 (the zero vector x⟨1⟩) then the tokens shifted by
-    one; targets are the tokens. Every window of `length` inside each sequence, every `stride`."""
-    inputs, targets = [], []
-    for seq in sequences:
+    one; targets are the tokens. Every window of `length` inside each sequence, every `stride`.
+    With `phases` (each token's onset within the beat), the third array holds, for each step,
+    the phase of the token to predict: where it will start is known when it is chosen."""
+    inputs, targets, phase_windows = [], [], []
+    for k, seq in enumerate(sequences):
         for start in range(0, len(seq) - length + 1, stride):
             window = seq[start : start + length]
             targets.append(window)
             inputs.append(np.concatenate(([-1], window[:-1])))
+            if phases is not None:
+                phase_windows.append(phases[k][start : start + length])
     if not targets:
         raise JazzdError(f"no sequence is {length} tokens long: use a shorter window")
-    return np.asarray(inputs, dtype=np.int32), np.asarray(targets, dtype=np.int32)
+    return (
+        np.asarray(inputs, dtype=np.int32),
+        np.asarray(targets, dtype=np.int32),
+        np.asarray(phase_windows, dtype=np.int32) if phases is not None else None,
+    )

@@ -183,3 +183,11 @@ def test_no_melody_candidate_says_which_options_to_pass(tmp_path, capsys):
     path = write_midi(tmp_path / "piano.mid", {"Piano": MELODY + COMPING})
     code, _, err = run(capsys, "corpus", "inspect", str(path))
     assert code == 1 and "pass --melody-track and --chord-track" in err
+
+
+def test_bar_positions_from_the_beat_track_and_the_time_signature(tmp_path):
+    solo = read_wjazzd(wjazzd_folder(tmp_path, ROWS, BEATS))
+    assert solo.bar_starts == [0, 48, 96] and solo.bar_position(60) == 12 and solo.bar_position(96) == 0
+    path = write_midi(tmp_path / "t.mid", {"Sax": MELODY, "Piano": COMPING})
+    midi = read_midi(path)
+    assert midi.bar_starts[:3] == [0, 48, 96] and midi.bar_position(100) == 4

@@ -99,3 +99,37 @@ def test_export_refuses_a_model_that_fails_parity(trained, monkeypatch, capsys):
 def test_export_of_something_that_is_not_a_run(tmp_path, capsys):
     assert main(["export", str(tmp_path), "-o", str(tmp_path / "x.onnx")]) == 1
     assert "not a finished training run" in capsys.readouterr().err
+
+
+def test_a_model_with_the_beat_phase_input(trained, tmp_path):
+    code = main(
+        [
+            "train",
+            str(trained),
+            "--n-a",
+            "8",
+            "--tx",
+            "8",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "16",
+            "--metric-phase",
+            "--name",
+            "phased",
+            "--work-dir",
+            str(tmp_path / "runs"),
+            "--out-dir",
+            str(tmp_path / "models"),
+        ]
+    )
+    assert code == 0
+    files = load_model_files(tmp_path / "models" / "phased.onnx")
+    assert files.phase_size == 48 and files.sidecar["parity"]["max_abs_diff"] <= 1e-5
+    engine = Engine(files, seed=0)
+    engine.reset(position=18)
+    off_beat = engine.probs.copy()
+    engine.reset(position=0)
+    assert not np.allclose(off_beat, engine.probs)  # the phase reaches the network
+    token = engine.next_token()
+    assert engine.position == files.vocab.parsed[token].ticks

@@ -34,8 +34,10 @@ def test_pruned_tokens_map_to_the_nearest_kept_token():
 
 
 def test_windows_shift_inputs_behind_a_zero_step():
-    inputs, targets = windows([np.array([5, 6, 7, 8])], length=3)
+    inputs, targets, phases = windows([np.array([5, 6, 7, 8])], length=3, phases=[np.array([0, 3, 6, 9])])
     assert inputs.tolist() == [[-1, 5, 6], [-1, 6, 7]]
     assert targets.tolist() == [[5, 6, 7], [6, 7, 8]]
+    assert phases.tolist() == [[0, 3, 6], [3, 6, 9]]  # where each target starts
+    assert windows([np.array([5, 6, 7])], length=3)[2] is None
     with pytest.raises(JazzdError, match="shorter window"):
         windows([np.array([1, 2])], length=3)

@@ -1,0 +1,195 @@
+"""Soak runs: long performances with tempo changes, chord changes and control moves.
+
+  python bench/soak.py simulated --minutes 60      # a manual clock: an hour in about a minute
+  python bench/soak.py jack --minutes 10           # real time over JACK (starts a dummy server)
+
+Both print JSON: note-on / note-off balance (must be exact), resident memory at the start and
+the end, and for the real run the send lateness per minute (p50, p99, max).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import mido
+import numpy as np
+
+from jazzd.clock import InternalClock, ManualClock
+from jazzd.engine import Engine
+from jazzd.listen import ChordTracker, Controls, Keyboard, ProgressionChords
+from jazzd.perform import Feel, Performer
+from jazzd.realize import Soloist
+from jazzd.scheduler import Scheduler
+
+CHORDS = [(36, 40, 43, 46), (41, 45, 48, 51), (38, 41, 45, 48), (43, 47, 50, 53), (42, 46, 49, 52)]
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class Balance:
+    """Counts note-ons and note-offs per pitch as they are sent."""
+
+    def __init__(self):
+        self.count: dict[int, int] = {}
+        self.ons = 0
+
+    def send(self, message: mido.Message) -> None:
+        if message.type == "note_on" and message.velocity > 0:
+            self.count[message.note] = self.count.get(message.note, 0) + 1
+            self.ons += 1
+        elif message.type in ("note_on", "note_off"):
+            self.count[message.note] = self.count.get(message.note, 0) - 1
+
+    def unbalanced(self) -> dict[int, int]:
+        return {k: v for k, v in self.count.items() if v}
+
+
+def build(clock, send, model: str | None, seed: int):
+    scheduler = Scheduler(clock, send, record_lateness=True)
+    soloist = Soloist(Engine(model, seed=seed), seed=seed)
+    tracker = ChordTracker(ProgressionChords("| Dm7 G7 | Cmaj7 |"))
+    keyboard = Keyboard(tracker, 60, Controls(), {}, lambda: clock.beat_at(clock.now()))
+    performer = Performer(
+        soloist, scheduler, tracker.chord_at, feel=Feel(swing=0.6), keyboard=keyboard, seed=seed
+    )
+    return scheduler, performer, keyboard
+
+
+def gesture(rng: random.Random, clock, performer: Performer, keyboard: Keyboard) -> None:
+    """One random event a player might cause: a new chord, a tempo change, a knob move."""
+    roll = rng.random()
+    if roll < 0.6:
+        for note in rng.choice(CHORDS):
+            keyboard.handle(mido.Message("note_on", note=note, velocity=70))
+        for note in CHORDS[0]:
+            keyboard.handle(mido.Message("note_off", note=note))
+    elif roll < 0.75:
+        clock.set_tempo(rng.uniform(80, 260))
+    elif roll < 0.9:
+        performer.density = rng.uniform(0.3, 1.0)
+        performer.soloist.engine.temperature = rng.uniform(0.5, 1.5)
+    else:
+        performer.scheduler.request_flush()  # panic
+
+
+def simulated(minutes: float, model: str | None, seed: int) -> dict:
+    rng = random.Random(seed)
+    clock = ManualClock(120.0)
+    balance = Balance()
+    scheduler, performer, keyboard = build(clock, balance.send, model, seed)
+    start_rss = rss_mib()
+    next_gesture = 0.0
+    steps = 0
+    while clock.t < minutes * 60:
+        clock.advance(0.005)
+        if clock.t >= next_gesture:
+            gesture(rng, clock, performer, keyboard)
+            next_gesture = clock.t + rng.uniform(0.5, 8.0)
+        performer.step(clock.t)
+        scheduler.process(clock.t)
+        steps += 1
+    scheduler.flush()
+    return {
+        "mode": "simulated",
+        "minutes": minutes,
+        "notes": balance.ons,
+        "unbalanced_pitches": balance.unbalanced(),
+        "rss_start_mib": round(start_rss, 1),
+        "rss_end_mib": round(rss_mib(), 1),
+        "steps": steps,
+    }
+
+
+def real_jack(minutes: float, model: str | None, seed: int) -> dict:
+    import rtmidi
+
+    from jazzd.ports import Output, PortLister
+
+    if "JACK_DEFAULT_SERVER" not in os.environ:
+        os.environ.update(JACK_DEFAULT_SERVER="jazzd-soak", JACK_NO_START_SERVER="1")
+        subprocess.Popen(
+            ["jackd", "-n", "jazzd-soak", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "256"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(1.5)
+    received = Balance()
+    synth = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="soak-synth")
+    synth.open_virtual_port("soak-synth")
+    synth.set_callback(lambda event, data=None: received.send(mido.Message.from_bytes(event[0])))
+    lister = PortLister("jack")
+    output = Output("soak-synth", "jack")
+    output.open(lister.outputs())
+    rng = random.Random(seed)
+    clock = InternalClock(160.0)
+    scheduler, performer, keyboard = build(clock, output.send, model, seed)
+    stop = threading.Event()
+    thread = threading.Thread(target=scheduler.run, args=(stop,))
+    start_rss = rss_mib()
+    thread.start()
+    per_minute = []
+    began = time.perf_counter()
+    next_gesture = began
+    mark = 0
+    while time.perf_counter() - began < minutes * 60:
+        now = time.perf_counter()
+        if now >= next_gesture:
+            gesture(rng, clock, performer, keyboard)
+            next_gesture = now + rng.uniform(0.5, 8.0)
+        performer.step(now)
+        if now - began >= 60 * (len(per_minute) + 1):
+            late = np.asarray(scheduler.stats.lateness[mark:]) * 1e3
+            mark = len(scheduler.stats.lateness)
+            per_minute.append(
+                {
+                    "minute": len(per_minute) + 1,
+                    "p50_ms": round(float(np.median(late)), 3),
+                    "p99_ms": round(float(np.percentile(late, 99)), 3),
+                    "max_ms": round(float(late.max()), 3),
+                    "rss_mib": round(rss_mib(), 1),
+                }
+            )
+        time.sleep(0.002)
+    stop.set()
+    thread.join()
+    time.sleep(0.2)
+    output.close()
+    synth.delete()
+    return {
+        "mode": "jack",
+        "minutes": minutes,
+        "notes_received": received.ons,
+        "unbalanced_pitches_on_receiver": received.unbalanced(),
+        "skipped": scheduler.stats.skipped,
+        "rss_start_mib": round(start_rss, 1),
+        "rss_end_mib": round(rss_mib(), 1),
+        "per_minute": per_minute,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("mode", choices=["simulated", "jack"])
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    run = simulated if args.mode == "simulated" else real_jack
+    print(json.dumps(run(args.minutes, args.model, args.seed), indent=1))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
