@@ -70,6 +70,9 @@ class Engine:
         self._x = np.zeros((1, size), np.float32)
         self._phase = np.zeros((1, max(1, self.files.phase_size)), np.float32)
         self._ticks = [token.ticks for token in self.vocab.parsed]
+        self._cumulative = np.zeros(size, np.float32)
+        self._draws: list[float] = []
+        self._draw = 0
         self.position = (
             0  # tick where the next token starts, counted so that bars begin at multiples of 4 beats
         )
@@ -142,9 +145,9 @@ class Engine:
 
     def sample(self) -> int:
         """Draw the next token id from the current distribution with temperature and top-p."""
-        probs = self._probs[0].astype(np.float64)
+        probs = self._probs[0]
         if self.temperature != 1.0:
-            probs = np.power(probs, 1.0 / max(self.temperature, 1e-3))
+            probs = np.power(probs / probs.max(), 1.0 / max(self.temperature, 1e-3))  # no underflow
         if self.top_p < 1.0:
             order = np.argsort(probs)[::-1]
             cumulative = np.cumsum(probs[order])
@@ -152,9 +155,17 @@ class Engine:
             nucleus = np.zeros_like(probs)
             nucleus[keep] = probs[keep]
             probs = nucleus
-        cumulative = np.cumsum(probs)
-        drawn = int(np.searchsorted(cumulative, self.rng.random() * cumulative[-1], side="right"))
+        cumulative = np.cumsum(probs, out=self._cumulative)  # float32 is plenty to draw with
+        drawn = int(np.searchsorted(cumulative, self._uniform() * cumulative[-1], side="right"))
         return min(drawn, len(cumulative) - 1)
+
+    def _uniform(self) -> float:
+        """The next uniform draw, taken from the seeded generator a block at a time."""
+        if self._draw >= len(self._draws):
+            self._draws = self.rng.random(4096).tolist()
+            self._draw = 0
+        self._draw += 1
+        return self._draws[self._draw - 1]
 
     def next_token(self) -> int:
         """Sample a token and feed it back, so the state follows what was played."""
