@@ -63,18 +63,29 @@ class PlayOptions:
     lookahead: float = 0.5
 
 
-def notify(state: str) -> None:
-    """sd_notify: tell systemd READY / WATCHDOG / STATUS / STOPPING (no-op outside systemd)."""
-    address = os.environ.get("NOTIFY_SOCKET")
-    if not address:
-        return
-    if address.startswith("@"):
-        address = "\0" + address[1:]
-    try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
-            sock.sendto(state.encode(), address)
-    except OSError as exc:
-        log.debug("sd_notify failed: %s", exc)
+class _Notifier:
+    """sd_notify over one datagram socket, never blocking: the watchdog ping comes from the
+    timing thread, which must not wait on a service manager that is slow to read."""
+
+    def __init__(self) -> None:
+        self._sock: socket.socket | None = None
+        self._address = ""
+
+    def __call__(self, state: str) -> None:
+        address = os.environ.get("NOTIFY_SOCKET", "")
+        if not address:
+            return
+        if address != self._address or self._sock is None:
+            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            self._sock.setblocking(False)
+            self._address = address
+        try:
+            self._sock.sendto(state.encode(), "\0" + address[1:] if address.startswith("@") else address)
+        except OSError as exc:  # full or gone: a missed ping is the watchdog's business
+            log.debug("sd_notify %s failed: %s", state, exc)
+
+
+notify = _Notifier()  # READY / WATCHDOG / STATUS / RELOADING / STOPPING; no-op outside systemd
 
 
 class Player:
@@ -230,6 +241,17 @@ class Player:
                 thread.join(timeout=2.0)
             return 0
         finally:
+            stats = self.scheduler.stats
+            log.info(
+                "sent %d messages (%d late by over 1 ms, %d notes skipped as too late, %d failed); "
+                "input: %d messages ignored, %d unreadable",
+                stats.sent,
+                stats.late,
+                stats.skipped,
+                stats.failed,
+                self.keyboard.ignored,
+                self.input.garbage if self.input else 0,
+            )
             if self.input:
                 self.input.close()
             self.output.close()

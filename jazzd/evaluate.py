@@ -192,6 +192,9 @@ def drift(engine: Engine, tokens: int = 10_000, block: int = 500) -> dict:
         "type_overlap_mean": sum(type_overlap) / len(type_overlap),
         "duration_overlap_min": min(duration_overlap),
         "duration_overlap_mean": sum(duration_overlap) / len(duration_overlap),
+        # a drift grows with time; variation does not: compare the two halves of the run
+        "duration_overlap_first_half": float(np.mean(duration_overlap[: len(duration_overlap) // 2])),
+        "duration_overlap_second_half": float(np.mean(duration_overlap[len(duration_overlap) // 2 :])),
         "last_block_rest_share": _hist([t.type for t in blocks[-1]]).get("R", 0.0),
         "first_block_rest_share": first_types.get("R", 0.0),
     }

@@ -75,6 +75,23 @@ def match_port(wanted: str, names: list[str], kind: str) -> str:
     return found[0]
 
 
+def _connect(port, wanted: str, names: list[str], kind: str, virtual: bool) -> str:
+    """Open `port` on the one port `wanted` names (or as a virtual port); deletes it on failure."""
+    try:
+        if virtual:
+            port.open_virtual_port(wanted)
+            return wanted
+        name = match_port(wanted, names, kind)
+        port.open_port(port.get_ports().index(name), name={"output": "out", "input": "in"}[kind])
+        return name
+    except (ValueError, rtmidi.RtMidiError) as exc:  # gone between listing and opening
+        port.delete()
+        raise PortNotFound(f"{kind} port {wanted!r} could not be opened ({exc})") from None
+    except PortError:
+        port.delete()
+        raise
+
+
 class Output:
     """An output port that may come and go: `send` raises PortLost when it fails."""
 
@@ -88,19 +105,7 @@ class Output:
 
     def open(self, names: list[str]) -> str:
         port = rtmidi.MidiOut(_rtmidi_api(self.api), name=CLIENT_NAME)
-        try:
-            if self.virtual:
-                port.open_virtual_port(self.wanted)
-                name = self.wanted
-            else:
-                name = match_port(self.wanted, names, "output")
-                port.open_port(port.get_ports().index(name), name="out")
-        except (ValueError, rtmidi.RtMidiError) as exc:  # gone between listing and opening
-            port.delete()
-            raise PortNotFound(f"output port {self.wanted!r} could not be opened ({exc})") from None
-        except PortError:
-            port.delete()
-            raise
+        name = _connect(port, self.wanted, names, "output", self.virtual)
         with self._lock:
             self._port, self.name = port, name
         return name
@@ -151,19 +156,7 @@ class Input:
     def open(self, names: list[str]) -> str:
         port = rtmidi.MidiIn(_rtmidi_api(self.api), name=CLIENT_NAME)
         port.ignore_types(sysex=True, timing=False, active_sense=True)
-        try:
-            if self.virtual:
-                port.open_virtual_port(self.wanted)
-                name = self.wanted
-            else:
-                name = match_port(self.wanted, names, "input")
-                port.open_port(port.get_ports().index(name), name="in")
-        except (ValueError, rtmidi.RtMidiError) as exc:
-            port.delete()
-            raise PortNotFound(f"input port {self.wanted!r} could not be opened ({exc})") from None
-        except PortError:
-            port.delete()
-            raise
+        name = _connect(port, self.wanted, names, "input", self.virtual)
         port.set_callback(self._receive)
         self._port, self.name = port, name
         return name

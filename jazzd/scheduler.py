@@ -54,9 +54,6 @@ class Stats:
     failed: int = 0
     lateness: list[float] = field(default_factory=list)  # seconds, kept only when recording
 
-    def as_dict(self) -> dict:
-        return {"sent": self.sent, "late": self.late, "skipped": self.skipped, "failed": self.failed}
-
 
 class Scheduler:
     """Sends notes on time through `send`; tracks what sounds so it can always be silenced."""
@@ -107,10 +104,6 @@ class Scheduler:
 
     def pending(self) -> int:
         return len(self._heap)
-
-    @property
-    def sounding(self) -> list[tuple[int, int]]:
-        return list(self._sounding)
 
     # -- sending (the scheduler thread, or a test calling `process`) ----------------------------
 
@@ -192,15 +185,11 @@ class Scheduler:
         if self.record_lateness:
             self.stats.lateness.append(lateness)
 
-    def flush(self, clear_pending: bool = True) -> None:
-        """Silence everything: note-off for each sounding note, then All Notes Off (CC 123) on
-        every channel used. Pending notes are dropped unless `clear_pending` is False."""
+    def flush(self) -> None:
+        """Silence everything: drop what is pending, note-off for each sounding note, then All
+        Notes Off (CC 123) on every channel used."""
         with self._lock:
-            if clear_pending:
-                self._heap.clear()
-            else:
-                self._heap = [e for e in self._heap if e.kind != "off"]
-                heapq.heapify(self._heap)
+            self._heap.clear()
             sounding, self._sounding = self._sounding, {}
         for channel, note in sounding:
             self._safe_send(mido.Message("note_off", channel=channel, note=note))

@@ -2,6 +2,7 @@
 and SIGHUP reloads the configuration without leaving a note hanging."""
 
 import contextlib
+import itertools
 import os
 import re
 import shutil
@@ -126,3 +127,23 @@ def test_sighup_reloads_without_leaving_notes_hanging(jack, tmp_path):
         synth.close()
     assert code == 0 and len(synth.notes_on()) >= 10
     assert synth.balance() == {}
+
+
+def test_a_notify_socket_nobody_reads_never_stalls_the_timing(jack, tmp_path, monkeypatch):
+    """The watchdog ping comes from the timing thread: a full notify socket must not block it."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(tmp_path / "notify"))  # bound, never read: its queue fills after a few pings
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+    synth = Synth("deaf-synth")
+    proc = start_jazzd("--port", "deaf-synth", "--bpm", "240")
+    try:
+        wait_for(proc, "output port")
+        time.sleep(7.0)
+    finally:
+        code, took = stop(proc)
+        time.sleep(0.2)
+        synth.close()
+        sock.close()
+    ons = [t for t, _ in synth.notes_on()]
+    assert code == 0 and took < 1.0
+    assert ons and ons[-1] - ons[0] > 6.0 and max(b - a for a, b in itertools.pairwise(ons)) < 1.6
