@@ -1,7 +1,9 @@
 """Soak runs: long performances with tempo changes, chord changes and control moves.
 
   python bench/soak.py simulated --minutes 60      # a manual clock: an hour in about a minute
-  python bench/soak.py jack --minutes 10           # real time over JACK (starts a dummy server)
+  python bench/soak.py jack --minutes 10 --flood-minutes 1
+                        # real time over JACK (starts a dummy server); 10,000 input messages a
+                        # second during the first minute
 
 Both print JSON: note-on / note-off balance (must be exact), resident memory at the start and
 the end, and for the real run the send lateness per minute (p50, p99, max).
@@ -113,10 +115,28 @@ def simulated(minutes: float, model: str | None, seed: int) -> dict:
     }
 
 
-def real_jack(minutes: float, model: str | None, seed: int) -> dict:
+def flood(keys, stop: threading.Event, rate: int = 10_000) -> None:
+    """Random channel messages at `rate` a second (not the control numbers jazzd listens to)."""
+    rng = random.Random(1)
+    sent, started = 0, time.perf_counter()
+    while not stop.is_set():
+        kind = rng.choice([0x90, 0x80, 0xB0, 0xE0, 0xA0])
+        keys.send_message(
+            [
+                kind,
+                rng.randrange(60, 128) if kind in (0x90, 0x80) else rng.randrange(76, 128),
+                rng.randrange(128),
+            ]
+        )
+        sent += 1
+        if sent % 100 == 0:
+            time.sleep(max(0.0, sent / rate - (time.perf_counter() - started)))
+
+
+def real_jack(minutes: float, model: str | None, seed: int, flood_minutes: float = 0.0) -> dict:
     import rtmidi
 
-    from jazzd.ports import Output, PortLister
+    from jazzd.ports import Input, Output, PortLister
 
     if "JACK_DEFAULT_SERVER" not in os.environ:
         os.environ.update(JACK_DEFAULT_SERVER="jazzd-soak", JACK_NO_START_SERVER="1")
@@ -138,8 +158,19 @@ def real_jack(minutes: float, model: str | None, seed: int) -> dict:
     scheduler, performer, keyboard = build(clock, output.send, model, seed)
     stop = threading.Event()
     thread = threading.Thread(target=scheduler.run, args=(stop,))
+    flood_stop = threading.Event()
+    if flood_minutes:  # the flood goes through JACK into a real input port, as a keyboard's would
+        keys = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="soak-keys")
+        keys.open_virtual_port("soak-keys")
+        keyboard_in = Input(
+            "soak-keys", "jack", lambda message, t: keyboard.handle(message), time.perf_counter
+        )
+        keyboard_in.open(lister.inputs())
+        flooder = threading.Thread(target=flood, args=(keys, flood_stop))
     start_rss = rss_mib()
     thread.start()
+    if flood_minutes:
+        flooder.start()
     per_minute = []
     began = time.perf_counter()
     next_gesture = began
@@ -150,6 +181,8 @@ def real_jack(minutes: float, model: str | None, seed: int) -> dict:
             gesture(rng, clock, performer, keyboard)
             next_gesture = now + rng.uniform(0.5, 8.0)
         performer.step(now)
+        if flood_minutes and now - began >= 60 * flood_minutes and not flood_stop.is_set():
+            flood_stop.set()
         if now - began >= 60 * (len(per_minute) + 1):
             late = np.asarray(scheduler.stats.lateness[mark:]) * 1e3
             mark = len(scheduler.stats.lateness)
@@ -164,6 +197,7 @@ def real_jack(minutes: float, model: str | None, seed: int) -> dict:
             )
         time.sleep(0.002)
     stop.set()
+    flood_stop.set()
     thread.join()
     time.sleep(0.2)
     output.close()
@@ -186,9 +220,18 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--model", default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--flood-minutes",
+        type=float,
+        default=0.0,
+        help="jack: 10,000 messages a second on the input for the first N minutes",
+    )
     args = parser.parse_args()
-    run = simulated if args.mode == "simulated" else real_jack
-    print(json.dumps(run(args.minutes, args.model, args.seed), indent=1))
+    if args.mode == "simulated":
+        report = simulated(args.minutes, args.model, args.seed)
+    else:
+        report = real_jack(args.minutes, args.model, args.seed, args.flood_minutes)
+    print(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Pi that booted without a real-time clock.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections import deque
@@ -19,7 +20,9 @@ from collections.abc import Callable
 
 MIDI_TICKS_PER_BEAT = 24
 FIT_TICKS = 24  # ticks in the tempo fit: one beat
-RESYNC_FRACTION = 0.35  # a tick this far (in periods) off the fit starts a new fit
+RESYNC_FRACTION = 0.35  # ticks drifting this far (in periods) off the fit ...
+JUMP_TICKS = 3  # ... and further each time for this many ticks: a new tempo, a new fit
+BURST_FRACTION = 0.25  # ticks closer together than this (in periods) came in a burst
 LOSS_PERIODS = 4  # no tick for this many periods (and at least LOSS_MIN_SECONDS): clock lost
 LOSS_MIN_SECONDS = 0.08
 
@@ -102,6 +105,7 @@ class MidiClockFollower(Clock):
         self.on_change = on_change or (lambda event: None)  # "start", "stop", "continue", "position"
         self._lock = threading.Lock()
         self._ticks: deque[tuple[int, float]] = deque(maxlen=FIT_TICKS)
+        self._errors: deque[float] = deque(maxlen=JUMP_TICKS)  # last ticks' distance from the fit, in periods
         self._position = -1  # index of the last tick heard while running
         self._running = False
         self._fit: tuple[float, float] | None = None  # seconds per tick, time of tick 0
@@ -116,14 +120,17 @@ class MidiClockFollower(Clock):
             elif kind == "start":
                 self._position, self._running, event = -1, True, "start"
                 self._ticks.clear()
+                self._errors.clear()
             elif kind == "continue":
                 self._running, event = True, "continue"
                 self._ticks.clear()
+                self._errors.clear()
             elif kind == "stop":
                 self._running, event = False, "stop"
             elif kind == "songpos":
                 self._position = song_position * (MIDI_TICKS_PER_BEAT // 4) - 1
                 self._ticks.clear()
+                self._errors.clear()
                 event = "position"
         if event:
             self.on_change(event)
@@ -135,12 +142,28 @@ class MidiClockFollower(Clock):
         self._position += 1
         if self._fit is not None and self._ticks:
             period, origin = self._fit
-            if abs(t - (origin + period * self._position)) > RESYNC_FRACTION * period:
+            self._errors.append((t - (origin + period * self._position)) / period)
+            if self._tempo_jumped(period):
                 last_position, last_time = self._ticks[-1]
-                self._ticks.clear()  # a tempo jump or a relocation: start the fit again
+                self._ticks.clear()  # start the fit again from here
+                self._errors.clear()
                 self._ticks.append((last_position, last_time))
         self._ticks.append((self._position, t))
         self._fit = self._fitted()
+
+    def _tempo_jumped(self, period: float) -> bool:
+        """The last ticks are off the fit by more and more, on the same side, each a plausible
+        interval after the one before: a new tempo. Ticks bunched together are a burst from a
+        congested link: the fit averages them instead."""
+        if len(self._errors) < JUMP_TICKS or len(self._ticks) < JUMP_TICKS:
+            return False
+        times = [t for _, t in list(self._ticks)[-JUMP_TICKS + 1 :]] + [self._last_time]
+        if min(b - a for a, b in itertools.pairwise(times)) < BURST_FRACTION * period:
+            return False
+        errors = list(self._errors)
+        same_side = all(e > 0 for e in errors) or all(e < 0 for e in errors)
+        growing = all(abs(a) < abs(b) for a, b in itertools.pairwise(errors))
+        return same_side and growing and abs(errors[-1]) > RESYNC_FRACTION
 
     def _fitted(self) -> tuple[float, float] | None:
         n = len(self._ticks)

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 MODES = ("solo", "trade", "answer")
 BEATS_PER_BAR = 4
+MAX_AHEAD = 4.0  # beats: one token (at most 4 beats) may end this far past the lookahead
 
 
 @dataclass
@@ -147,7 +148,9 @@ class Performer:
             return
         playhead = clock.beat_at(now)
         self._listen(playhead)
-        if self.next_beat is None or self.next_beat < playhead:
+        if self.next_beat is None or not playhead <= self.next_beat <= playhead + self.lookahead + MAX_AHEAD:
+            # behind (after a stop or a stall), or far ahead (the clock jumped back: Start, Song
+            # Position): go on from the playhead
             self._move_to(math.ceil(playhead * TICKS_PER_BEAT) / TICKS_PER_BEAT)
         while self.next_beat < playhead + self.lookahead:
             until = self._playing_until(self.next_beat)

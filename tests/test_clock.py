@@ -90,3 +90,29 @@ def test_tempo_jump_is_followed_within_a_beat():
     for i in range(30):
         follower.on_message("clock", end + i * 60 / 200 / 24)
     assert follower.tempo == pytest.approx(200, rel=0.02)
+
+
+def test_ticks_in_bursts_keep_the_tempo_and_the_position():
+    follower = MidiClockFollower(now=lambda: 0.0)
+    follower.on_message("start", 0.0)
+    period = 60 / 120 / 24
+    for burst in range(16):  # 6 ticks arrive at once, every 6 periods (a congested USB hub)
+        for _ in range(6):
+            follower.on_message("clock", (burst + 1) * 6 * period)
+    assert follower.position == pytest.approx(95 / 24)
+    assert 100 < follower.tempo < 145
+    assert follower.beat_at(100 * period) > follower.beat_at(96 * period)
+
+
+def test_start_without_stop_and_song_position_while_running_relocate():
+    events = []
+    follower = MidiClockFollower(now=lambda: 0.0, on_change=events.append)
+    follower.on_message("start", 0.0)
+    feed_ticks(follower, 120, 96, jitter=0)  # 4 beats
+    follower.on_message("start", 2.0)  # Start again, no Stop: back to beat 0
+    follower.on_message("clock", 2.0)
+    assert follower.position == 0.0 and follower.time_of(1.0) == pytest.approx(2.5)
+    follower.on_message("songpos", 2.2, song_position=16)  # while running: to beat 4
+    follower.on_message("clock", 2.25)
+    assert follower.position == 4.0 and follower.beat_at(2.75) == pytest.approx(5.0, abs=0.01)
+    assert events == ["start", "start", "position"]

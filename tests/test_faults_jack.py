@@ -208,3 +208,31 @@ def test_input_flood_keeps_time(jack):
     gaps = [b - a for a, b in itertools.pairwise(ons)]
     assert max(gaps) < 1.6  # no stall longer than a rest could explain (4 beats at 200 bpm = 1.2 s)
     assert hanging(synth.received) == set()
+
+
+def test_synth_and_keyboard_unplugged_together(jack):
+    synth, keys = Flaky("both-synth"), Keys("both-keys")
+    proc = start_jazzd("--port", "both-synth", "--input", "both-keys", "--bpm", "220")
+    try:
+        wait_for(proc, "input port")
+        time.sleep(0.9)
+        synth.unplug()
+        keys.close()
+        wait_for(proc, "vanished")
+        time.sleep(1.5)
+        keys = Keys("both-keys")
+        before = len(synth.received)
+        synth.plug()
+        wait_for(proc, "output port back")
+        wait_for(proc, "input port back")
+        keys.chord([42, 46, 49, 52])
+        time.sleep(1.0)
+    finally:
+        code, _ = stop(proc)
+        time.sleep(0.2)
+        synth.unplug()
+        keys.close()
+    assert code == 0
+    assert synth.received[before][1] == [0xB0, 123, 0]
+    assert sum(1 for _, m in synth.received[before:] if m[0] & 0xF0 == 0x90 and m[2]) > 3
+    assert hanging(synth.received) == set()

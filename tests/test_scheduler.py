@@ -219,3 +219,14 @@ def test_control_changes(tmp_path):
     board.handle(mido.Message("control_change", control=75, value=127))  # panic
     run_until(clock, 8.01, performer.step, scheduler.process)
     assert port.sent[-1][1].is_cc(123) and port.balance() == {}
+
+
+def test_the_performer_follows_a_clock_that_jumps_back(tmp_path):
+    clock, port, scheduler, performer, *_ = performance(tmp_path)
+    run_until(clock, 4.0, performer.step, scheduler.process)  # to beat 8
+    scheduler.flush()
+    clock.start(beat=0.0)  # a Start from the drum machine: back to beat 0
+    sent = len(port.sent)
+    run_until(clock, 5.0, performer.step, scheduler.process)
+    assert len(port.sent) > sent  # playing again at once, not from beat 8
+    assert performer.next_beat < clock.beat_at(clock.t) + performer.lookahead + 4
