@@ -181,3 +181,14 @@ def run_until(clock, until: float, *steppers, step: float = 0.001) -> None:
         clock.advance(step)
         for stepper in steppers:
             stepper(clock.t)
+
+
+def load_bench(name: str):
+    """A script from bench/ as a module (bench/ is not a package)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

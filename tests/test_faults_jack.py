@@ -8,6 +8,7 @@ import signal
 import threading
 import time
 
+from builders import load_bench
 from jackrig import Keys, Synth, start_jazzd, stop, wait_for
 
 
@@ -175,24 +176,11 @@ def test_input_flood_keeps_time(jack):
     synth, keys = Synth("flood-synth"), Keys("flood-keys")
     proc = start_jazzd("--port", "flood-synth", "--input", "flood-keys", "--bpm", "200")
     stop_flood = threading.Event()
-
-    def flood():
-        rng = random.Random(1)
-        sent, started = 0, time.perf_counter()
-        while not stop_flood.is_set():
-            kind = rng.choice([0x90, 0x80, 0xB0, 0xE0, 0xA0])
-            keys.send(
-                kind,
-                rng.randrange(60, 128) if kind in (0x90, 0x80) else rng.randrange(76, 128),  # not our CCs
-                rng.randrange(128),
-            )
-            sent += 1
-            if sent % 100 == 0:
-                time.sleep(max(0.0, sent / 10_000 - (time.perf_counter() - started)))
+    flood = load_bench("soak").flood  # the same flood as the long soak's
 
     try:
         wait_for(proc, "input port")
-        flooder = threading.Thread(target=flood)
+        flooder = threading.Thread(target=flood, args=(keys._out, stop_flood))
         flooder.start()
         time.sleep(4.0)
         stop_flood.set()
