@@ -109,6 +109,8 @@ class Performer:
             length = self._turn_length()
             turn = math.floor(playhead / length)
             start = turn * length
+            if playhead < self.turn_start:  # the clock jumped back: turns start over
+                self.turn_start = 0.0
             if turn % 2 == 1 and start > self.turn_start:
                 self.turn_start = start
                 self._answer_phrase(start - length)
@@ -137,7 +139,7 @@ class Performer:
     # -- generation ----------------------------------------------------------------------------
 
     def _move_to(self, beat: float) -> None:
-        """Generation continues from `beat` (the engine learns where in the beat that is)."""
+        """Generation continues from `beat` (the engine learns where in the bar that is)."""
         self.next_beat = beat
         self.soloist.engine.align(round(beat * TICKS_PER_BEAT))
 
