@@ -38,16 +38,30 @@ class AmbiguousPort(PortError):
     pass
 
 
-def _rtmidi_api(api: str) -> int:
-    return getattr(rtmidi, f"API_{APIS[api]}")
+class MidiUnavailable(JazzdError, OSError):
+    """The MIDI system itself cannot be used (no ALSA sequencer, no JACK server)."""
+
+
+HINTS = {
+    "alsa": "is the snd-seq kernel module loaded? (or use --midi-api jack)",
+    "jack": "is a JACK server running for this user? (or use --midi-api alsa)",
+}
+
+
+def client(kind: type, api: str, name: str = CLIENT_NAME):
+    """A new rtmidi MidiIn or MidiOut on `api`, or one line saying why the MIDI system is not there."""
+    try:
+        return kind(getattr(rtmidi, f"API_{APIS[api]}"), name=name)
+    except (rtmidi.SystemError, RuntimeError) as exc:
+        raise MidiUnavailable(f"cannot use {api.upper()} MIDI ({exc}): {HINTS[api]}") from None
 
 
 class PortLister:
     """Lists port names through one persistent rtmidi client per direction."""
 
     def __init__(self, api: str):
-        self._in = rtmidi.MidiIn(_rtmidi_api(api), name=f"{CLIENT_NAME}-watch")
-        self._out = rtmidi.MidiOut(_rtmidi_api(api), name=f"{CLIENT_NAME}-watch")
+        self._in = client(rtmidi.MidiIn, api, f"{CLIENT_NAME}-watch")
+        self._out = client(rtmidi.MidiOut, api, f"{CLIENT_NAME}-watch")
 
     def outputs(self) -> list[str]:
         return self._out.get_ports()
@@ -104,7 +118,7 @@ class Output:
         self._lock = threading.Lock()  # the scheduler sends while the main thread reconnects
 
     def open(self, names: list[str]) -> str:
-        port = rtmidi.MidiOut(_rtmidi_api(self.api), name=CLIENT_NAME)
+        port = client(rtmidi.MidiOut, self.api)
         name = _connect(port, self.wanted, names, "output", self.virtual)
         with self._lock:
             self._port, self.name = port, name
@@ -154,7 +168,7 @@ class Input:
         self._port: rtmidi.MidiIn | None = None
 
     def open(self, names: list[str]) -> str:
-        port = rtmidi.MidiIn(_rtmidi_api(self.api), name=CLIENT_NAME)
+        port = client(rtmidi.MidiIn, self.api)
         port.ignore_types(sysex=True, timing=False, active_sense=True)
         name = _connect(port, self.wanted, names, "input", self.virtual)
         port.set_callback(self._receive)

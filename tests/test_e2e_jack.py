@@ -128,3 +128,20 @@ def test_an_ambiguous_port_is_one_line_listing_the_candidates(jack):
     errors = [line for line in done.stderr.splitlines() if "error" in line]
     assert len(errors) == 1
     assert "matches several ports" in errors[0] and "amb one" in errors[0] and "amb two" in errors[0]
+
+
+def test_no_midi_system_is_one_line(tmp_path):
+    """No JACK server (or no ALSA sequencer): one error line saying what to check, exit 1."""
+    env = {**__import__("os").environ, "JACK_DEFAULT_SERVER": "no-such-server", "JACK_NO_START_SERVER": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "jazzd", "ports", "--midi-api", "jack"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    errors = [line for line in done.stderr.splitlines() if line.startswith("jazzd:")]
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert (
+        errors == [errors[0]] and "cannot use JACK MIDI" in errors[0] and "JACK server running" in errors[0]
+    )
