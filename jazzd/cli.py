@@ -15,7 +15,6 @@ from jazzd.corpus import SEED_FILE, SEED_PRESET, MidiSelection, read_corpus, sum
 from jazzd.errors import JazzdError
 
 SYSTEM_CONFIG = "/etc/jazzd/jazzd.toml"
-PLACEHOLDER_PORT = ""
 
 log = logging.getLogger("jazzd")
 
@@ -225,7 +224,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from jazzd.config import ConfigError, build_options
+    from jazzd.config import build_options
     from jazzd.daemon import play
 
     overrides = {
@@ -244,17 +243,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         "mode": args.mode,
     }
 
-    def load():
-        options = build_options(args.config, overrides)
-        if options.port == PLACEHOLDER_PORT:
-            raise ConfigError("name the synth's output port: jazzd --port NAME, or [midi] port in the config")
-        if options.clock == "midi" and not options.input:
-            raise ConfigError(
-                "the MIDI clock needs an input port: --input NAME, or [midi] input in the config"
-            )
-        return options
-
-    return play(load)
+    return play(lambda: build_options(args.config, overrides))
 
 
 def cmd_ports(args: argparse.Namespace) -> int:

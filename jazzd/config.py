@@ -147,4 +147,8 @@ def build_options(config_path: str | None, overrides: dict[str, Any]) -> PlayOpt
     options = PlayOptions(**values)
     defaults = vars(Controls())
     options.controls = Controls(**{k: None if v == -1 else v for k, v in {**defaults, **controls}.items()})
+    if not options.port:
+        raise ConfigError("name the synth's output port: jazzd --port NAME, or [midi] port in the config")
+    if options.clock == "midi" and not options.input:
+        raise ConfigError("the MIDI clock needs an input port: --input NAME, or [midi] input in the config")
     return options

@@ -124,10 +124,13 @@ class Scheduler:
         handled = 0
         while True:
             with self._lock:
-                if not self._heap or self.clock.time_of(self._heap[0].beat) > now:
+                if not self._heap:
+                    return handled
+                deadline = self.clock.time_of(self._heap[0].beat)
+                if deadline > now:
                     return handled
                 event = heapq.heappop(self._heap)
-            self._handle(event, self.clock.time_of(event.beat))
+            self._handle(event, deadline)
             handled += 1
 
     def _handle(self, event: Event, deadline: float) -> None:
