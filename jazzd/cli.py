@@ -104,6 +104,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         stride=args.stride,
         dropout=args.dropout,
         metric_phase=args.metric_phase,
+        chord_changes=args.chord_changes,
     )
     name = args.name or (f"{args.preset}-metheny" if args.preset == "seed" else args.preset) or "model"
     work_dir = Path(args.work_dir) / name
@@ -364,7 +365,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--metric-phase",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="also feed the model where in the beat each token starts (wjazzd: on)",
+        help="also feed the model where in the bar each token starts (wjazzd: on)",
+    )
+    train.add_argument(
+        "--chord-changes",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="with --metric-phase, also whether each token is the first over a new chord (wjazzd: on)",
     )
     train.add_argument("--min-count", type=int, metavar="N", help="keep tokens seen at least N times")
     train.add_argument("--seed", type=int, metavar="S")

@@ -7,12 +7,14 @@ nothing and copies nothing. Sampling uses temperature and top-p from a seeded ge
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
 from jazzd.errors import ModelError
+from jazzd.grammar import phase_index
 from jazzd.modelfile import ModelFiles, load_model_files
 
 OUTPUTS = ("probs", "a_new", "c_new")
@@ -107,22 +109,23 @@ class Engine:
 
     def reset(self, position: int = 0) -> None:
         """Zero state, then one step on the zero input x⟨1⟩ = 0, as in training; the first token
-        will start at tick `position`."""
+        will start at tick `position` (and is the first over its chord, as a solo's first is)."""
         for buf in self._state:
             buf.fill(0.0)
         self._turn = 0
         self.position = position
-        self.feed(None)
+        self.feed(None, new_chord=True)
 
     def align(self, position: int) -> None:
         """The next token will start at tick `position` (the performer moved on, e.g. after a
         stop): the phase input follows from the next step on."""
         self.position = position
 
-    def feed(self, token_id: int | None, position: int | None = None) -> None:
+    def feed(self, token_id: int | None, position: int | None = None, new_chord: bool = False) -> None:
         """Advance the cell on one token (None: the zero vector). The next token starts where
         this one ends, or at `position` when the caller knows better (a rare token's stand-in
-        may be shorter than the real one)."""
+        may be shorter than the real one); `new_chord`: it is the first over a new chord (read
+        by models whose phase input carries chord changes)."""
         if self._hot >= 0:
             self._x[0, self._hot] = 0.0
         self._hot = -1 if token_id is None else token_id
@@ -133,7 +136,7 @@ class Engine:
             self.position = position
         if self.files.phase_size:
             self._phase.fill(0.0)
-            self._phase[0, self.position % self.files.phase_size] = 1.0
+            self._phase[0, phase_index(self.position, new_chord, self.files.phase_size)] = 1.0
         # The public call without run options: with options it costs ~25 µs more per step here.
         self.session.run_with_iobinding(self._bindings[self._turn])
         self._turn ^= 1
@@ -155,8 +158,9 @@ class Engine:
             nucleus = np.zeros_like(probs)
             nucleus[keep] = probs[keep]
             probs = nucleus
-        cumulative = np.cumsum(probs, out=self._cumulative)  # float32 is plenty to draw with
-        drawn = int(np.searchsorted(cumulative, self._uniform() * cumulative[-1], side="right"))
+        # float32 is plenty to draw with; the array methods skip numpy's function dispatch (~1 µs)
+        cumulative = probs.cumsum(out=self._cumulative)
+        drawn = int(cumulative.searchsorted(self._uniform() * float(cumulative[-1]), "right"))
         return min(drawn, len(cumulative) - 1)
 
     def _uniform(self) -> float:
@@ -167,10 +171,12 @@ class Engine:
         self._draw += 1
         return self._draws[self._draw - 1]
 
-    def next_token(self) -> int:
-        """Sample a token and feed it back, so the state follows what was played."""
+    def next_token(self, new_chord: Callable[[int], bool] | None = None) -> int:
+        """Sample a token and feed it back, so the state follows what was played; `new_chord`
+        says, for the tick where the token after it starts, whether a new chord begins there."""
         token_id = self.sample()
-        self.feed(token_id)
+        following = self.position + self._ticks[token_id]
+        self.feed(token_id, new_chord=new_chord is not None and new_chord(following))
         return token_id
 
     def log_prob(self, token_id: int) -> float:

@@ -20,7 +20,7 @@ import numpy as np
 from jazzd.chords import Chord
 from jazzd.corpus import Solo
 from jazzd.engine import Engine
-from jazzd.grammar import TICKS_PER_BEAT, Note, Token, encode, onset_phases
+from jazzd.grammar import TICKS_PER_BEAT, Note, Token, encode, new_chord_flags, onset_phases
 from jazzd.realize import Soloist
 from jazzd.vocab import Vocabulary
 
@@ -37,15 +37,22 @@ class Line:
     chord_at: Callable[[int], Chord]
 
 
-def nll_per_token(engine: Engine, sequences: Sequence[np.ndarray], phases: Sequence[list[int]]) -> float:
+def nll_per_token(
+    engine: Engine,
+    sequences: Sequence[np.ndarray],
+    phases: Sequence[list[int]],
+    new_chords: Sequence[list[bool]],
+) -> float:
     """Mean negative log-likelihood (nats) of each token given those before it in its solo;
-    `phases` are where each token really starts in its bar (an input of some models)."""
+    `phases` are where each token really starts in its bar and `new_chords` whether it is the
+    first over a new chord (inputs of some models)."""
     total, count = 0.0, 0
-    for ids, where in zip(sequences, phases, strict=True):
+    for ids, where, new in zip(sequences, phases, new_chords, strict=True):
         engine.reset(where[0])
         for k, token_id in enumerate(ids):
             total -= engine.log_prob(int(token_id))
-            engine.feed(int(token_id), where[k + 1] if k + 1 < len(where) else None)
+            following = k + 1 < len(ids)
+            engine.feed(int(token_id), where[k + 1] if following else None, following and new[k + 1])
         count += len(ids)
     return total / max(1, count)
 
@@ -66,13 +73,13 @@ def bigram_nll(train: Sequence[np.ndarray], test: Sequence[np.ndarray], size: in
 def generate_line(soloist: Soloist, solo: Solo) -> Line:
     """A model's solo over `solo`'s chords, as long as the real one."""
     start, end = solo.notes[0].onset, solo.notes[-1].onset + solo.notes[-1].duration
-    soloist.engine.reset(solo.bar_position(start))
-    soloist.prev_pitch = None
+    soloist.restart(solo.bar_position(start), solo.chord_at(start))
+    offset = start - solo.bar_position(start)  # the engine counts ticks from a bar line
     tokens: list[Token] = []
     notes: list[Note] = []
     at = start
     while at < end:
-        token = soloist.next_token()
+        token = soloist.next_token(lambda tick: solo.chord_at(tick + offset))
         tokens.append(token)
         if token.type != "R":
             notes.append(Note(at, token.ticks, soloist.realize(token, solo.chord_at(at)), 0))
@@ -141,9 +148,9 @@ def evaluate(
     """NLL, bigram baseline, distributions and harmony shares: real solos vs each model."""
     real = [real_line(s) for s in solos]
     real_dist = distributions(real)
-    phases = [
-        onset_phases(r.tokens, s.notes[0].onset, s.bar_position) for r, s in zip(real, solos, strict=True)
-    ]
+    pairs = list(zip(real, solos, strict=True))
+    phases = [onset_phases(r.tokens, s.notes[0].onset, s.bar_position) for r, s in pairs]
+    new_chords = [new_chord_flags(r.tokens, s.notes[0].onset, s.chord_at) for r, s in pairs]
     report = {
         "solos": len(solos),
         "real": {**harmony_shares(real), "tokens": sum(len(r.tokens) for r in real)},
@@ -158,7 +165,7 @@ def evaluate(
         dist = distributions(generated)
         report["models"][engine.files.name] = {
             "vocab_size": len(vocab),
-            "nll_per_token": nll_per_token(engine, sequences, phases),
+            "nll_per_token": nll_per_token(engine, sequences, phases, new_chords),
             "bigram_nll_per_token": bigram_nll(baseline_sequences, sequences, len(vocab))
             if baseline_sequences
             else math.nan,

@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from jazzd.errors import JazzdError, MissingExtraError
-from jazzd.grammar import BAR_TICKS
 from jazzd.modelfile import write_sidecar
-from jazzd.train import TRAIN_EXTRA_HINT, TrainSettings, build_model, import_tensorflow, read_run
+from jazzd.train import TRAIN_EXTRA_HINT, TrainSettings, build_model, import_tensorflow, phase_size, read_run
 from jazzd.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
@@ -150,13 +149,13 @@ def export(work_dir: Path, onnx_path: Path) -> Path:
     with warnings.catch_warnings():  # the optimizer's slots are not needed to export
         warnings.simplefilter("ignore")
         trained.load_weights(work_dir / "model.weights.h5")
-    phase_size = BAR_TICKS if settings.metric_phase else 0
-    reference, step = one_step_functions(tf, keras, trained, len(vocab), settings.n_a, phase_size)
+    size = phase_size(settings)
+    reference, step = one_step_functions(tf, keras, trained, len(vocab), settings.n_a, size)
     with tempfile.TemporaryDirectory() as tmp:
         candidate = Path(tmp) / onnx_path.name
         proto, _ = tf2onnx.convert.from_function(step, input_signature=step.input_signature, opset=OPSET)
         candidate.write_bytes(canonical(proto).SerializeToString())
-        worst = check_parity(reference, candidate, len(vocab), settings.n_a, phase_size)
+        worst = check_parity(reference, candidate, len(vocab), settings.n_a, size)
         log.info("parity over %d chained steps: max abs diff %.2e", PARITY_STEPS, worst)
         if not worst <= PARITY_TOLERANCE:
             raise ParityError(
@@ -167,7 +166,7 @@ def export(work_dir: Path, onnx_path: Path) -> Path:
         onnx_path.write_bytes(candidate.read_bytes())
     extra = {
         "opset": OPSET,
-        "phase_size": phase_size,
+        "phase_size": size,
         "parity": {"steps": PARITY_STEPS, "max_abs_diff": worst, "tolerance": PARITY_TOLERANCE},
         "corpus": run["corpus"],
         "training": run["settings"],

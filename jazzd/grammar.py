@@ -17,6 +17,7 @@ TICKS_PER_BEAT = 12
 GRID_TICKS = (0, 3, 4, 6, 8, 9, 12)  # grid points inside one beat: quarters and thirds
 MIN_REST_TICKS = 3  # a gap shorter than a quarter beat is legato, not a rest
 BAR_TICKS = 4 * TICKS_PER_BEAT  # a 4/4 bar: the metric phase a model may read is a position in it
+CHORD_PHASE_SIZE = 2 * BAR_TICKS  # the phase input of models that also read chord changes
 MAX_TOKEN_TICKS = 4 * TICKS_PER_BEAT
 WINDOW_HALF_WIDTH = 3
 TOKEN_TYPES = ("C", "S", "A", "X", "R")
@@ -116,6 +117,24 @@ def onset_phases(tokens: Sequence[Token], start: int, bar_position: Callable[[in
         phases.append(bar_position(at) % BAR_TICKS)
         at += token.ticks
     return phases
+
+
+def new_chord_flags(tokens: Sequence[Token], start: int, chord_at: Callable[[int], Chord]) -> list[bool]:
+    """For each token from tick `start`: is it the first over a new chord? (The first token of
+    a line is: the soloist has not played over that chord yet.)"""
+    flags, at, previous = [], start, None
+    for token in tokens:
+        chord = chord_at(at)
+        flags.append(chord != previous)
+        previous = chord
+        at += token.ticks
+    return flags
+
+
+def phase_index(position: int, new_chord: bool, phase_size: int) -> int:
+    """The one-hot index of a model's phase input: where in the bar the next token starts and,
+    when the input is CHORD_PHASE_SIZE long, whether it is the first over a new chord."""
+    return position % BAR_TICKS + (BAR_TICKS if new_chord and phase_size == CHORD_PHASE_SIZE else 0)
 
 
 def realize_pitch(

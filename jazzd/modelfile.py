@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jazzd.errors import ModelError
-from jazzd.grammar import BAR_TICKS, GRID_TICKS, TICKS_PER_BEAT, WINDOW_HALF_WIDTH
+from jazzd.grammar import BAR_TICKS, CHORD_PHASE_SIZE, GRID_TICKS, TICKS_PER_BEAT, WINDOW_HALF_WIDTH
 from jazzd.vocab import Vocabulary
 
 SIDECAR_FORMAT = 1
@@ -43,7 +43,7 @@ class ModelFiles:
     sidecar: dict
     vocab: Vocabulary
     n_a: int
-    phase_size: int = 0  # 0, or BAR_TICKS when the model also reads where in the bar it is
+    phase_size: int = 0  # 0, BAR_TICKS (where in the bar) or CHORD_PHASE_SIZE (and chord changes)
 
     @property
     def name(self) -> str:
@@ -113,6 +113,6 @@ def load_model_files(spec: str | Path | None) -> ModelFiles:
     if not isinstance(n_a, int) or n_a <= 0:
         raise ModelError(f"{side_path}: key 'n_a' must be a positive integer")
     phase_size = sidecar.get("phase_size", 0)
-    if phase_size not in (0, BAR_TICKS):
-        raise ModelError(f"{side_path}: key 'phase_size' must be 0 or {BAR_TICKS}")
+    if phase_size not in (0, BAR_TICKS, CHORD_PHASE_SIZE):
+        raise ModelError(f"{side_path}: key 'phase_size' must be 0, {BAR_TICKS} or {CHORD_PHASE_SIZE}")
     return ModelFiles(onnx_path, sidecar, vocab, n_a, phase_size)

@@ -138,6 +138,9 @@ class Performer:
 
     # -- generation ----------------------------------------------------------------------------
 
+    def _chord_at_tick(self, tick: int) -> Chord:
+        return self.chord_at(tick / TICKS_PER_BEAT)
+
     def _move_to(self, beat: float) -> None:
         """Generation continues from `beat` (the engine learns where in the bar that is)."""
         self.next_beat = beat
@@ -159,7 +162,7 @@ class Performer:
             if until < 0:
                 self._move_to(math.ceil((self.next_beat + 1e-9) * 4) / 4)  # listen, on a 16th grid
                 continue
-            token = self.soloist.next_token()
+            token = self.soloist.next_token(self._chord_at_tick)
             beat, length = self.next_beat, min(token.ticks / TICKS_PER_BEAT, until - self.next_beat)
             self.next_beat += token.ticks / TICKS_PER_BEAT
             if token.type == "R" or self._dice.random() >= self.density:

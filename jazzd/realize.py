@@ -29,9 +29,24 @@ class Soloist:
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
         self.prev_pitch: int | None = None
+        self.chord: Chord | None = None  # the chord the latest token was chosen to start over
 
-    def next_token(self) -> Token:
-        return self.engine.vocab.parsed[self.engine.next_token()]
+    def restart(self, position: int, chord: Chord | None = None) -> None:
+        """A fresh line whose first token starts at tick `position` over `chord`."""
+        self.engine.reset(position)
+        self.prev_pitch, self.chord = None, chord
+
+    def next_token(self, chord_at: Callable[[int], Chord] | None = None) -> Token:
+        """The next token. With `chord_at` (the chords by tick) the engine learns, for the token
+        after it, whether it starts over a new chord: as the chord sequence goes on, so a chord
+        the keyboard player changes counts as new when the next token is chosen."""
+        if chord_at is None:
+            return self.engine.vocab.parsed[self.engine.next_token()]
+        return self.engine.vocab.parsed[self.engine.next_token(lambda tick: self._is_new(chord_at(tick)))]
+
+    def _is_new(self, chord: Chord) -> bool:
+        new, self.chord = chord != self.chord, chord
+        return new
 
     def realize(self, token: Token, chord: Chord) -> int:
         """The pitch for a note token over the chord in force now."""
@@ -40,9 +55,9 @@ class Soloist:
 
     def play(self, chord_at: Callable[[int], Chord], start: int, end: int) -> Iterator[Note]:
         """Notes from tick `start` until the line reaches `end` (the last note is cut there)."""
-        at = start
+        at, self.chord = start, chord_at(start)
         while at < end:
-            token = self.next_token()
+            token = self.next_token(chord_at)
             length = min(token.ticks, end - at)
             if token.type != "R":
                 yield Note(at, length, self.realize(token, chord_at(at)), (at - start) // BAR_TICKS)

@@ -21,7 +21,7 @@ import numpy as np
 
 from jazzd.corpus import MidiSelection, Solo, read_corpus
 from jazzd.errors import JazzdError, MissingExtraError
-from jazzd.grammar import BAR_TICKS, encode, onset_phases
+from jazzd.grammar import BAR_TICKS, CHORD_PHASE_SIZE, encode, new_chord_flags, onset_phases, phase_index
 from jazzd.vocab import Vocabulary, windows
 
 log = logging.getLogger(__name__)
@@ -58,11 +58,18 @@ class TrainSettings:
     decay_per_epoch: bool = False  # ... per step (the course: 2 steps an epoch) or per epoch
     min_count: int = 1
     dropout: float = 0.0  # on the LSTM's output, before the Dense layer (training only)
-    metric_phase: bool = False  # also input where in the bar the next token starts
+    metric_phase: bool = False  # also input where in the bar the next token starts ...
+    chord_changes: bool = False  # ... and whether it is the first over a new chord
     epoch_fraction: float = 1.0  # an epoch is this share of a pass: below 1, validate more often
     validation_every: int = 0  # every Nth solo (sorted by name) is held out; 0: none
     patience: int = 0  # early stopping on validation loss; 0: off
     seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.chord_changes and not self.metric_phase:
+            raise JazzdError(
+                "chord changes are part of the phase input: --chord-changes needs --metric-phase"
+            )
 
 
 PRESETS = {
@@ -77,6 +84,7 @@ PRESETS = {
         min_count=10,
         dropout=0.3,
         metric_phase=True,
+        chord_changes=True,
         epoch_fraction=0.25,
         decay_per_epoch=True,
         validation_every=10,
@@ -129,10 +137,13 @@ def build_dataset(solos: list[Solo], settings: TrainSettings) -> Dataset:
         "validation_solos": [s.name for s in validation],
     }
 
+    size = phase_size(settings)
+
     def phases(solo: Solo) -> np.ndarray:
-        return np.asarray(
-            onset_phases(tokens[solo.name], solo.notes[0].onset, solo.bar_position), dtype=np.int32
-        )
+        start = solo.notes[0].onset
+        where = onset_phases(tokens[solo.name], start, solo.bar_position)
+        new = new_chord_flags(tokens[solo.name], start, solo.chord_at)
+        return np.asarray([phase_index(p, n, size) for p, n in zip(where, new, strict=True)], dtype=np.int32)
 
     return Dataset(
         vocab,
@@ -144,6 +155,14 @@ def build_dataset(solos: list[Solo], settings: TrainSettings) -> Dataset:
         [s.name for s in validation],
         corpus,
     )
+
+
+def phase_size(settings: TrainSettings) -> int:
+    """Length of the phase input: none, the bar position, or the bar position twice (the second
+    half for tokens that begin over a new chord)."""
+    if not settings.metric_phase:
+        return 0
+    return CHORD_PHASE_SIZE if settings.chord_changes else BAR_TICKS
 
 
 def model_inputs(inputs: np.ndarray, phases: np.ndarray | None, settings: TrainSettings):
@@ -173,7 +192,8 @@ def build_model(keras, vocab_size: int, settings: TrainSettings, steps_per_epoch
     inputs = [ids]
     if settings.metric_phase:
         phase = keras.Input((None,), dtype="int32", name="phase")
-        phase_hot = keras.layers.Lambda(lambda t: keras.ops.one_hot(t, BAR_TICKS), name="phase_hot")(phase)
+        size = phase_size(settings)
+        phase_hot = keras.layers.Lambda(lambda t: keras.ops.one_hot(t, size), name="phase_hot")(phase)
         features = keras.layers.Concatenate(name="features")([features, phase_hot])
         inputs.append(phase)
     hidden = keras.layers.LSTM(settings.n_a, return_sequences=True, name="lstm")(features)

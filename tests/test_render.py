@@ -3,14 +3,17 @@
 import json
 import subprocess
 import sys
+from itertools import pairwise
 
 import mido
 import pytest
 from builders import write_tiny_model
 
-from jazzd.chords import parse_progression
+from jazzd.chords import parse_chord, parse_progression
 from jazzd.cli import main
+from jazzd.engine import Engine
 from jazzd.errors import ChordError
+from jazzd.realize import Soloist
 from jazzd.render import Timeline
 
 
@@ -61,6 +64,39 @@ def read_notes(path, channel):
                 notes.append((sounding.pop(msg.note), tick, msg.note))
     assert not sounding, "notes left hanging"
     return mid, sorted(notes)
+
+
+def recording_feeds(engine: Engine) -> list[tuple[int, bool]]:
+    """(where the next token starts, whether it is the first over a new chord) for each feed."""
+    fed, feed = [], engine.feed
+
+    def recording(token_id, position=None, new_chord=False):
+        feed(token_id, position, new_chord)
+        fed.append((engine.position, new_chord))
+
+    engine.feed = recording
+    return fed
+
+
+def test_the_soloist_tells_the_engine_where_new_chords_begin(tmp_path):
+    timeline = Timeline(parse_progression("| F7 | Bb7 Bdim7 | F7 D7 | G-7 C7 |"), 8)
+    engine = Engine(write_tiny_model(tmp_path), seed=2)
+    fed = recording_feeds(engine)
+    list(Soloist(engine).play(timeline.chord_at, 0, timeline.end))
+    onsets = [0] + [position for position, _ in fed]
+    expected = [timeline.chord_at(b) != timeline.chord_at(a) for a, b in pairwise(onsets)]
+    assert [new for _, new in fed] == expected and sum(expected) >= 10
+
+
+def test_a_chord_the_keyboard_player_changes_is_new_for_the_next_token(tmp_path):
+    engine = Engine(write_tiny_model(tmp_path), seed=2)
+    fed = recording_feeds(engine)
+    soloist, held = Soloist(engine), [parse_chord("F7")]
+    for change in (None, None, "Bb7", None, None):
+        if change:
+            held[0] = parse_chord(change)
+        soloist.next_token(lambda tick: held[0])  # the held chord, whatever the time
+    assert [new for _, new in fed] == [True, False, True, False, False]
 
 
 def test_render_writes_solo_and_chords_at_tempo_and_is_byte_identical(tmp_path, capsys):

@@ -101,7 +101,7 @@ def test_export_of_something_that_is_not_a_run(tmp_path, capsys):
     assert "not a finished training run" in capsys.readouterr().err
 
 
-def test_a_model_with_the_beat_phase_input(trained, tmp_path):
+def test_a_model_with_the_bar_phase_and_chord_change_input(trained, tmp_path):
     code = main(
         [
             "train",
@@ -115,6 +115,7 @@ def test_a_model_with_the_beat_phase_input(trained, tmp_path):
             "--batch-size",
             "16",
             "--metric-phase",
+            "--chord-changes",
             "--name",
             "phased",
             "--work-dir",
@@ -125,11 +126,21 @@ def test_a_model_with_the_beat_phase_input(trained, tmp_path):
     )
     assert code == 0
     files = load_model_files(tmp_path / "models" / "phased.onnx")
-    assert files.phase_size == 48 and files.sidecar["parity"]["max_abs_diff"] <= 1e-5
+    assert files.phase_size == 96 and files.sidecar["parity"]["max_abs_diff"] <= 1e-5
     engine = Engine(files, seed=0)
     engine.reset(position=18)
     off_beat = engine.probs.copy()
+    engine.feed(3, position=0, new_chord=False)
+    same_chord = engine.probs.copy()
+    engine.reset(position=18)
+    engine.feed(3, position=0, new_chord=True)
+    assert not np.allclose(same_chord, engine.probs)  # the chord change reaches the network
     engine.reset(position=0)
     assert not np.allclose(off_beat, engine.probs)  # the phase reaches the network
     token = engine.next_token()
     assert engine.position == files.vocab.parsed[token].ticks
+
+
+def test_chord_changes_need_the_phase_input(trained, capsys):
+    assert main(["train", str(trained), "--chord-changes", "--no-metric-phase"]) == 1
+    assert "--chord-changes needs --metric-phase" in capsys.readouterr().err
