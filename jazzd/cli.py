@@ -150,14 +150,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     solos, _ = read_corpus(args.corpus)
     solos = [s for s in solos if not s.chords_inferred]
     held_out = {n for e in engines for n in e.files.sidecar.get("corpus", {}).get("validation_solos", [])}
-    if held_out and not args.all:
+    if args.all or not held_out:
+        evaluated, baseline = solos, []
+    elif args.training:  # to compare training runs without looking at the validation solos
+        evaluated, baseline = [s for s in solos if s.name not in held_out], []
+    else:
         evaluated = [s for s in solos if s.name in held_out]
         baseline = [s for s in solos if s.name not in held_out]
-    else:
-        evaluated, baseline = solos, []
     if not evaluated:
         raise JazzdError("none of the corpus solos is a validation solo of these models: pass --all")
-    report = evaluate(engines, evaluated, baseline, seed=args.seed)
+    report = evaluate(engines, evaluated, baseline, seed=args.seed, takes=args.takes)
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
@@ -173,7 +175,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for key in ("type_overlap_mean", "duration_overlap_mean"):
         rows.append((f"drift over 10k tokens: {key}", "", *(f"{m['drift'][key]:.3f}" for m in models)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    print(f"{report['solos']} solos evaluated")
+    print(f"{report['solos']} solos evaluated, {report['takes']} generated takes over each")
     for row in rows:
         print(
             "  ".join(
@@ -405,10 +407,21 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("eval", help="compare models with real solos", parents=[common])
     evaluate.add_argument("--model", action="append", required=True, metavar="M", help="repeatable")
     evaluate.add_argument("--corpus", nargs="+", required=True, metavar="PATH")
-    evaluate.add_argument(
+    which = evaluate.add_mutually_exclusive_group()
+    which.add_argument(
         "--all", action="store_true", help="evaluate every solo, not only the models' validation solos"
     )
+    which.add_argument(
+        "--training", action="store_true", help="evaluate the models' training solos (to compare runs)"
+    )
     evaluate.add_argument("--seed", type=int, default=0, metavar="S")
+    evaluate.add_argument(
+        "--takes",
+        type=positive_int,
+        default=5,
+        metavar="N",
+        help="lines each model plays over each solo, pooled (default 5)",
+    )
     evaluate.add_argument("--temperature", type=float, default=1.0, metavar="T")
     evaluate.add_argument("--top-p", type=float, default=1.0, metavar="P")
     evaluate.add_argument("--json", action="store_true")

@@ -55,3 +55,27 @@ def test_eval_command_reports_every_measure(tmp_path, capsys):
         "repeated_4grams",
     }
     assert all(0 <= v <= 1 for v in scores["overlap"].values())
+
+
+def test_eval_picks_validation_training_or_all_solos_and_pools_takes(tmp_path, capsys):
+    from builders import TINY_TOKENS, block_chords, write_midi
+
+    from jazzd.modelfile import write_sidecar
+    from jazzd.vocab import Vocabulary
+
+    model = write_tiny_model(tmp_path)
+    extra = {"corpus": {"files": [], "validation_solos": ["a"]}, "training": {}, "results": {}}
+    write_sidecar(model, Vocabulary({t: 10 for t in TINY_TOKENS}), 8, extra)
+    melody = [(i * 0.5, 0.5, 60 + (i * 5) % 12) for i in range(64)]
+    for name in "abc":
+        write_midi(tmp_path / f"{name}.mid", {"Sax": melody, "Piano": block_chords([(0, 32, (48, 52, 55))])})
+    corpus = [str(tmp_path / f"{name}.mid") for name in "abc"]
+
+    def report(*flags):
+        assert main(["eval", "--model", str(model), "--corpus", *corpus, "--json", *flags]) == 0
+        return json.loads(capsys.readouterr().out)
+
+    assert [report(*f)["solos"] for f in ([], ["--training"], ["--all"])] == [1, 2, 3]
+    one, three = report("--takes", "1"), report("--takes", "3")
+    assert (one["takes"], three["takes"]) == (1, 3)
+    assert one["models"]["tiny"]["overlap"] != three["models"]["tiny"]["overlap"]
