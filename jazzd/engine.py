@@ -7,7 +7,6 @@ nothing and copies nothing. Sampling uses temperature and top-p from a seeded ge
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -171,12 +170,10 @@ class Engine:
         self._draw += 1
         return self._draws[self._draw - 1]
 
-    def next_token(self, new_chord: Callable[[int], bool] | None = None) -> int:
-        """Sample a token and feed it back, so the state follows what was played; `new_chord`
-        says, for the tick where the token after it starts, whether a new chord begins there."""
+    def next_token(self) -> int:
+        """Sample a token and feed it back, so the state follows what was played."""
         token_id = self.sample()
-        following = self.position + self._ticks[token_id]
-        self.feed(token_id, new_chord=new_chord is not None and new_chord(following))
+        self.feed(token_id)
         return token_id
 
     def log_prob(self, token_id: int) -> float:

@@ -75,11 +75,15 @@ def generate_line(soloist: Soloist, solo: Solo) -> Line:
     start, end = solo.notes[0].onset, solo.notes[-1].onset + solo.notes[-1].duration
     soloist.restart(solo.bar_position(start), solo.chord_at(start))
     offset = start - solo.bar_position(start)  # the engine counts ticks from a bar line
+
+    def chord_at(tick: int) -> Chord:
+        return solo.chord_at(tick + offset)
+
     tokens: list[Token] = []
     notes: list[Note] = []
     at = start
     while at < end:
-        token = soloist.next_token(lambda tick: solo.chord_at(tick + offset))
+        token = soloist.next_token(chord_at)
         tokens.append(token)
         if token.type != "R":
             notes.append(Note(at, token.ticks, soloist.realize(token, solo.chord_at(at)), 0))

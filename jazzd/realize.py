@@ -29,7 +29,7 @@ class Soloist:
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
         self.prev_pitch: int | None = None
-        self.chord: Chord | None = None  # the chord the latest token was chosen to start over
+        self.chord: Chord | None = None  # the chord where the engine's next token starts
 
     def restart(self, position: int, chord: Chord | None = None) -> None:
         """A fresh line whose first token starts at tick `position` over `chord`."""
@@ -40,13 +40,15 @@ class Soloist:
         """The next token. With `chord_at` (the chords by tick) the engine learns, for the token
         after it, whether it starts over a new chord: as the chord sequence goes on, so a chord
         the keyboard player changes counts as new when the next token is chosen."""
-        if chord_at is None:
-            return self.engine.vocab.parsed[self.engine.next_token()]
-        return self.engine.vocab.parsed[self.engine.next_token(lambda tick: self._is_new(chord_at(tick)))]
-
-    def _is_new(self, chord: Chord) -> bool:
-        new, self.chord = chord != self.chord, chord
-        return new
+        engine = self.engine
+        token_id = engine.sample()
+        token = engine.vocab.parsed[token_id]
+        new_chord = False
+        if chord_at is not None:
+            chord = chord_at(engine.position + token.ticks)
+            new_chord, self.chord = chord != self.chord, chord
+        engine.feed(token_id, new_chord=new_chord)
+        return token
 
     def realize(self, token: Token, chord: Chord) -> int:
         """The pitch for a note token over the chord in force now."""
