@@ -23,6 +23,11 @@ FIT_TICKS = 24  # ticks in the tempo fit: one beat
 RESYNC_FRACTION = 0.35  # ticks drifting this far (in periods) off the fit ...
 JUMP_TICKS = 3  # ... and further each time for this many ticks: a new tempo, a new fit
 BURST_FRACTION = 0.25  # ticks closer together than this (in periods) came in a burst
+SETTLED_TICKS = 6  # ticks in the fit before ticks are placed by their time, not only counted
+CHANGE_TICKS = 4  # this many steady intervals off the fit are a new tempo ...
+CHANGE_SPREAD = 0.2  # ... steady: each within this fraction of their mean ...
+CHANGE_FRACTION = 0.25  # ... off: their mean this far (as a fraction) from the fitted period
+OUTLIER_PERIODS = 0.5  # a tick this far off the settled line is not fitted
 LOSS_PERIODS = 4  # no tick for this many periods (and at least LOSS_MIN_SECONDS): clock lost
 LOSS_MIN_SECONDS = 0.08
 
@@ -47,6 +52,11 @@ class Clock:
     def running(self) -> bool:
         raise NotImplementedError
 
+    @property
+    def start_beat(self) -> float:
+        """Where the current session began (a Start, a Continue, a Song Position)."""
+        raise NotImplementedError
+
 
 class InternalClock(Clock):
     """A steady tempo from a start time; `set_tempo` keeps the beat position continuous."""
@@ -54,6 +64,7 @@ class InternalClock(Clock):
     def __init__(self, bpm: float, now: Callable[[], float] = time.perf_counter, start_beat: float = 0.0):
         self.now = now
         self._anchor = (now(), start_beat, bpm)  # replaced whole, so readers never see half an update
+        self._start_beat = start_beat
         self._running = True
 
     def beat_at(self, t: float) -> float:
@@ -76,8 +87,14 @@ class InternalClock(Clock):
         t = self.now()
         self._anchor = (t, self.beat_at(t), bpm)
 
-    def start(self, beat: float = 0.0) -> None:
-        self._anchor = (self.now(), beat, self._anchor[2])
+    @property
+    def start_beat(self) -> float:
+        return self._start_beat
+
+    def start(self, beat: float = 0.0, at: float | None = None) -> None:
+        """A session from `beat`, which falls at time `at` (default: now)."""
+        self._anchor = (self.now() if at is None else at, beat, self._anchor[2])
+        self._start_beat = beat
         self._running = True
 
     def stop(self) -> None:
@@ -96,7 +113,14 @@ class ManualClock(InternalClock):
 
 
 class MidiClockFollower(Clock):
-    """Follows MIDI clock messages fed to `on_message` with their arrival times."""
+    """Follows MIDI clock messages fed to `on_message` with their arrival times.
+
+    Each tick is placed on the beat line by its time, not only counted: once the fit has
+    settled, a tick about two periods after the last is the one after a lost tick, and a tick
+    far too early for the next is a doubled one (ignored), so a link that loses or doubles ticks
+    cannot shift the solo for good. Inter-arrival intervals that agree with each other but not
+    with the fit are a new tempo: the fit starts again from the ticks at that tempo.
+    """
 
     def __init__(
         self, now: Callable[[], float] = time.perf_counter, on_change: Callable[[str], None] | None = None
@@ -106,10 +130,17 @@ class MidiClockFollower(Clock):
         self._lock = threading.Lock()
         self._ticks: deque[tuple[int, float]] = deque(maxlen=FIT_TICKS)
         self._errors: deque[float] = deque(maxlen=JUMP_TICKS)  # last ticks' distance from the fit, in periods
+        self._intervals: deque[float] = deque(maxlen=CHANGE_TICKS)  # seconds between arrivals
+        self._placed: deque[int] = deque(maxlen=CHANGE_TICKS)  # positions of the last ticks
         self._position = -1  # index of the last tick heard while running
+        self._start_position = 0
         self._running = False
         self._fit: tuple[float, float] | None = None  # seconds per tick, time of tick 0
-        self._last_time = 0.0
+        self._hint: float | None = None  # seconds per tick from before a Start or Continue
+        self._last_time: float | None = None
+        self._deficit = 0  # ticks that may have been lost before the last one (decided on the next)
+        self.dropped = 0  # ticks found missing
+        self.doubled = 0  # ticks ignored as doubles
 
     def on_message(self, kind: str, t: float, song_position: int = 0) -> None:
         """kind: clock, start, stop, continue or songpos (song_position in 16th notes)."""
@@ -118,47 +149,118 @@ class MidiClockFollower(Clock):
             if kind == "clock":
                 self._tick(t)
             elif kind == "start":
-                self._position, self._running, event = -1, True, "start"
-                self._ticks.clear()
-                self._errors.clear()
+                self._relocate(-1)
+                self._running, event = True, "start"
             elif kind == "continue":
+                self._relocate(self._position)
                 self._running, event = True, "continue"
-                self._ticks.clear()
-                self._errors.clear()
             elif kind == "stop":
                 self._running, event = False, "stop"
             elif kind == "songpos":
-                self._position = song_position * (MIDI_TICKS_PER_BEAT // 4) - 1
-                self._ticks.clear()
-                self._errors.clear()
+                self._relocate(song_position * (MIDI_TICKS_PER_BEAT // 4) - 1)
                 event = "position"
         if event:
             self.on_change(event)
 
+    def _relocate(self, position: int) -> None:
+        """A new session from `position`: the old fit is forgotten (its period kept as a hint),
+        so nothing is placed on the old session's line; running again from the next tick."""
+        if self._fit is not None:
+            self._hint = self._fit[0]
+        self._fit = None
+        self._position = position
+        self._start_position = max(0, position + 1)
+        self._ticks.clear()
+        self._errors.clear()
+        self._intervals.clear()
+        self._placed.clear()
+        self._deficit = 0
+
     def _tick(self, t: float) -> None:
-        self._last_time = t
+        previous, self._last_time = self._last_time, t
+        interval = None if previous is None else t - previous
+        if interval is not None:
+            self._intervals.append(interval)
         if not self._running:
+            if len(self._intervals) >= 2:  # a master clocking while stopped: its period, as a hint
+                self._hint = sorted(self._intervals)[len(self._intervals) // 2]
             return
-        self._position += 1
+        position = self._place(t, interval)
+        if position is None:
+            return
+        self._position = position
+        self._placed.append(position)
+        if self._deficit:
+            return  # placed for now; its place on the line is decided by the next tick
         if self._fit is not None and self._ticks:
             period, origin = self._fit
-            self._errors.append((t - (origin + period * self._position)) / period)
+            error = (t - (origin + period * position)) / period
+            self._errors.append(error)
             if self._tempo_jumped(period):
-                last_position, last_time = self._ticks[-1]
-                self._ticks.clear()  # start the fit again from here
-                self._errors.clear()
-                self._ticks.append((last_position, last_time))
-        self._ticks.append((self._position, t))
+                self._restart_fit()
+            elif abs(error) > OUTLIER_PERIODS and len(self._ticks) >= SETTLED_TICKS:
+                return  # a late tick (a burst, or one after a loss): not on the line
+        self._ticks.append((position, t))
         self._fit = self._fitted()
+
+    def _place(self, t: float, interval: float | None) -> int | None:
+        """The position of a tick arriving at `t`; None for a doubled tick.
+
+        A tick later than the next one's time is counted as the next one until the tick after
+        it tells: if that one comes at a normal interval and sits on the line only with the
+        missing ticks counted, they were lost; if it comes in a burst, the first was only late."""
+        expected = self._position + 1
+        if self._fit is None or len(self._ticks) < SETTLED_TICKS:
+            return expected
+        period, origin = self._fit
+        if self._tempo_changed(period):
+            # the last ticks were at a new tempo: count them one by one from before the change
+            base = self._placed[-CHANGE_TICKS] if len(self._placed) >= CHANGE_TICKS else self._position
+            self._hint = sum(self._intervals) / len(self._intervals)
+            self._fit, self._deficit = None, 0
+            self._ticks.clear()
+            self._errors.clear()
+            return base + len(self._intervals)
+        burst = interval is not None and interval < BURST_FRACTION * period
+        if self._deficit and not burst:
+            if abs((t - origin) / period - (expected + self._deficit)) < 0.5:
+                self.dropped += self._deficit
+                expected += self._deficit
+            self._deficit = 0
+        nearest = round((t - origin) / period)
+        if nearest > expected and not burst:
+            self._deficit = nearest - expected
+        elif nearest < expected and burst and not self._deficit:
+            self.doubled += 1
+            return None
+        elif burst and self._deficit:
+            self._deficit -= 1
+        return expected
+
+    def _restart_fit(self) -> None:
+        """Start the fit again from the last tick (its period kept until two ticks give a new one)."""
+        last = self._ticks[-1] if self._ticks else None
+        self._ticks.clear()
+        self._errors.clear()
+        if last is not None:
+            self._ticks.append(last)
+
+    def _tempo_changed(self, period: float) -> bool:
+        """The last intervals agree with each other but not with the fit: a new tempo. (A lost
+        tick is one long interval, a burst one long and several short ones: neither agrees.)"""
+        if len(self._intervals) < CHANGE_TICKS:
+            return False
+        mean = sum(self._intervals) / len(self._intervals)
+        steady = all(abs(i - mean) < CHANGE_SPREAD * mean for i in self._intervals)
+        return steady and abs(mean - period) > CHANGE_FRACTION * period
 
     def _tempo_jumped(self, period: float) -> bool:
         """The last ticks are off the fit by more and more, on the same side, each a plausible
         interval after the one before: a new tempo. Ticks bunched together are a burst from a
         congested link: the fit averages them instead."""
-        if len(self._errors) < JUMP_TICKS or len(self._ticks) < JUMP_TICKS:
+        if len(self._errors) < JUMP_TICKS or len(self._intervals) < JUMP_TICKS - 1:
             return False
-        times = [t for _, t in list(self._ticks)[-JUMP_TICKS + 1 :]] + [self._last_time]
-        if min(b - a for a, b in itertools.pairwise(times)) < BURST_FRACTION * period:
+        if min(list(self._intervals)[-(JUMP_TICKS - 1) :]) < BURST_FRACTION * period:
             return False
         errors = list(self._errors)
         same_side = all(e > 0 for e in errors) or all(e < 0 for e in errors)
@@ -168,15 +270,16 @@ class MidiClockFollower(Clock):
     def _fitted(self) -> tuple[float, float] | None:
         n = len(self._ticks)
         if n < 2:
-            if n == 1 and self._fit is not None:  # keep the tempo, move the line to this tick
+            period = self._fit[0] if self._fit is not None else self._hint
+            if n == 1 and period is not None:  # keep the tempo, move the line to this tick
                 position, t = self._ticks[0]
-                return self._fit[0], t - self._fit[0] * position
+                return period, t - period * position
             return None
         mean_x = sum(p for p, _ in self._ticks) / n
         mean_y = sum(t for _, t in self._ticks) / n
         sxx = sum((p - mean_x) ** 2 for p, _ in self._ticks)
         sxy = sum((p - mean_x) * (t - mean_y) for p, t in self._ticks)
-        period = sxy / sxx
+        period = sxy / sxx if sxx else 0.0
         if period <= 0:
             return self._fit
         return period, mean_y - period * mean_x
@@ -205,17 +308,21 @@ class MidiClockFollower(Clock):
         return self._running and self._fit is not None and not self.lost(self.now())
 
     @property
+    def start_beat(self) -> float:
+        return self._start_position / MIDI_TICKS_PER_BEAT
+
+    @property
     def position(self) -> float:
         """Beat of the last tick heard (what Song Position and Continue resume from)."""
         return max(0, self._position) / MIDI_TICKS_PER_BEAT
 
     @property
     def last_tick_time(self) -> float:
-        return self._last_time
+        return self._last_time or 0.0
 
     def lost(self, t: float) -> bool:
         """Running, but no tick for LOSS_PERIODS periods: the clock source went away."""
         fit = self._fit
-        if not self._running or fit is None:
+        if not self._running or fit is None or self._last_time is None:
             return False
         return t - self._last_time > max(LOSS_PERIODS * fit[0], LOSS_MIN_SECONDS)

@@ -96,12 +96,102 @@ def test_ticks_in_bursts_keep_the_tempo_and_the_position():
     follower = MidiClockFollower(now=lambda: 0.0)
     follower.on_message("start", 0.0)
     period = 60 / 120 / 24
+    feed_ticks(follower, 120, 48, jitter=0.001)  # two steady beats, then the link congests
     for burst in range(16):  # 6 ticks arrive at once, every 6 periods (a congested USB hub)
         for _ in range(6):
-            follower.on_message("clock", (burst + 1) * 6 * period)
+            follower.on_message("clock", (48 + (burst + 1) * 6) * period)
+    assert follower.position == pytest.approx((48 + 95) / 24)
+    assert follower.tempo == pytest.approx(120, rel=0.02)
+    assert follower.dropped == follower.doubled == 0
+
+
+def master(bpm, ticks, drop=0.0, double=0.0, jitter=0.0005, seed=0, start=0.0):
+    """A master's ticks as they arrive: (ideal index, arrival time), some lost, some doubled."""
+    rng = random.Random(seed)
+    period = 60.0 / bpm / 24
+    out = []
+    for i in range(ticks):
+        t = start + i * period + rng.uniform(-jitter, jitter)
+        if i > 24 and rng.random() < drop:  # until the fit has settled, ticks are only counted
+            continue
+        out.append((i, t))
+        if rng.random() < double:
+            out.append((i, t + rng.uniform(0.0, 0.0005)))
+    return out
+
+
+@pytest.mark.parametrize(("drop", "double"), [(0.01, 0.0), (0.05, 0.0), (0.0, 0.02), (0.02, 0.02)])
+def test_lost_and_doubled_ticks_do_not_shift_the_beat(drop, double):
+    follower = MidiClockFollower(now=lambda: 0.0)
+    follower.on_message("start", 0.0)
+    bpm, period = 150, 60 / 150 / 24
+    arrivals = master(bpm, 24 * 64, drop=drop, double=double, seed=7)
+    worst = 0.0
+    for index, t in arrivals:
+        follower.on_message("clock", t)
+        if index > 24:  # once settled, the line predicts the next 1/12 beat within a fraction of a ms
+            worst = max(worst, abs(follower.time_of((index + 2) / 24) - (index + 2) * period))
+    assert follower.position == pytest.approx(arrivals[-1][0] / 24)
+    assert worst < 0.002
+    lost = 24 * 64 - len({i for i, _ in arrivals})
+    doubles = len(arrivals) - len({i for i, _ in arrivals})
+    assert follower.dropped - follower.doubled == lost - doubles
+
+
+def test_a_lost_tick_is_told_from_a_late_one():
+    follower = MidiClockFollower(now=lambda: 0.0)
+    follower.on_message("start", 0.0)
+    period = 60 / 120 / 24
+    feed_ticks(follower, 120, 48, jitter=0)
+    follower.on_message("clock", 48.8 * period)  # tick 48, late: the ones after it come in a rush
+    follower.on_message("clock", 48.85 * period)
+    follower.on_message("clock", 50.0 * period)
+    assert follower.position == pytest.approx(50 / 24) and follower.dropped == 0
+
+
+def test_tempo_ramp_is_followed():
+    follower = MidiClockFollower(now=lambda: 0.0)
+    follower.on_message("start", 0.0)
+    t, position = 0.0, 0
+    for i in range(24 * 16):  # 100 to 180 bpm over 16 beats
+        bpm = 100 + 80 * i / (24 * 16)
+        follower.on_message("clock", t)
+        t += 60 / bpm / 24
+        position = i
+    assert follower.position == pytest.approx(position / 24)
+    assert follower.tempo == pytest.approx(180, rel=0.03)
+
+
+@pytest.mark.parametrize("factor", [0.5, 2.0, 1.3])
+def test_a_sudden_tempo_change_is_not_taken_for_lost_or_doubled_ticks(factor):
+    follower = MidiClockFollower(now=lambda: 0.0)
+    follower.on_message("start", 0.0)
+    ideal = feed_ticks(follower, 120, 48, jitter=0.0003)
+    t, new_period = ideal[-1], 60 / (120 * factor) / 24
+    for _ in range(48):
+        t += new_period
+        follower.on_message("clock", t)
+    assert follower.tempo == pytest.approx(120 * factor, rel=0.03)
     assert follower.position == pytest.approx(95 / 24)
-    assert 100 < follower.tempo < 145
-    assert follower.beat_at(100 * period) > follower.beat_at(96 * period)
+
+
+def test_start_forgets_the_old_session_while_the_master_keeps_clocking():
+    t = [0.0]
+    follower = MidiClockFollower(now=lambda: t[0])
+    follower.on_message("start", 0.0)
+    period = 60 / 120 / 24
+    for i in range(96):
+        follower.on_message("clock", i * period)
+    follower.on_message("stop", 96 * period)
+    for i in range(96, 400):  # stopped, but clocking on
+        follower.on_message("clock", i * period)
+    t[0] = 400 * period
+    follower.on_message("start", t[0])
+    assert not follower.running  # no line until a tick of the new session
+    assert follower.time_of(0.0) == float("inf")
+    follower.on_message("clock", t[0] + 0.001)
+    assert follower.running and follower.start_beat == 0.0
+    assert follower.time_of(1.0) == pytest.approx(t[0] + 0.001 + 24 * period)  # the hint's tempo
 
 
 def test_start_without_stop_and_song_position_while_running_relocate():
