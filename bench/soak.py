@@ -162,9 +162,7 @@ def real_jack(minutes: float, model: str | None, seed: int, flood_minutes: float
     if flood_minutes:  # the flood goes through JACK into a real input port, as a keyboard's would
         keys = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="soak-keys")
         keys.open_virtual_port("soak-keys")
-        keyboard_in = Input(
-            "soak-keys", "jack", lambda message, t: keyboard.handle(message), time.perf_counter
-        )
+        keyboard_in = Input("soak-keys", "jack", lambda message, t: keyboard.handle(message))
         keyboard_in.open(lister.inputs())
         flooder = threading.Thread(target=flood, args=(keys, flood_stop))
     start_rss = rss_mib()

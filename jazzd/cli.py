@@ -244,6 +244,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         "top_p": args.top_p,
         "virtual": args.virtual or None,
         "mode": args.mode,
+        "sent_log": args.sent_log,
     }
 
     return play(lambda: build_options(args.config, overrides))
@@ -291,6 +292,12 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
     play.add_argument("--midi-api", choices=["alsa", "jack"], help="alsa (default) or jack")
     play.add_argument("--mode", choices=["solo", "trade", "answer"], help="solo (default), trade or answer")
     play.add_argument("--virtual", action="store_true", help="create virtual ports named --port/--input")
+    play.add_argument(
+        "--sent-log",
+        metavar="FILE",
+        help="write every message sent, with the time it was due, to FILE (JSON lines): "
+        "for judging timing at a receiver",
+    )
     add_model_options(play, defaults=False)
 
 

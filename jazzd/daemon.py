@@ -8,12 +8,14 @@ main thread generates ahead, watches the ports and the clock, and answers signal
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,6 +34,7 @@ from jazzd.scheduler import Scheduler
 log = logging.getLogger(__name__)
 
 STEP_SECONDS = 0.002  # how often the main thread generates ahead
+START_LEAD = 0.1  # seconds from ports open to the first beat of the internal clock
 WATCH_SECONDS = 1.0  # how often the port list is checked for a vanished port
 RETRY_SECONDS = 0.5  # how often a missing port is looked for
 CLOCK_MESSAGES = {"clock", "start", "stop", "continue", "songpos"}
@@ -61,6 +64,7 @@ class PlayOptions:
     register: tuple[int, int] = DEFAULT_REGISTER
     controls: Controls = field(default_factory=Controls)
     lookahead: float = 0.5
+    sent_log: str | None = None  # a file: every message sent, with its due time (JSON lines)
 
 
 class _Notifier:
@@ -88,6 +92,29 @@ class _Notifier:
 notify = _Notifier()  # READY / WATCHDOG / STATUS / RELOADING / STOPPING; no-op outside systemd
 
 
+class SentLog:
+    """Every message sent, with the perf_counter time it was due (None: at once) and the port,
+    so a test or a bench can hold what a receiver heard against it. The timing thread only
+    appends; the main thread writes the lines out."""
+
+    def __init__(self, path: str):
+        self._file = open(path, "w", encoding="utf-8")  # noqa: SIM115 — closed by close()
+        self._pending: deque[tuple[float | None, list[int], str]] = deque()
+
+    def record(self, message: mido.Message, due: float | None, port: str | None) -> None:
+        self._pending.append((due, message.bytes(), port or ""))
+
+    def write(self) -> None:
+        while self._pending:
+            due, data, port = self._pending.popleft()
+            self._file.write(json.dumps({"due": due, "data": data, "port": port}) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self.write()
+        self._file.close()
+
+
 class Player:
     """One performance: `run` until `stop` is set; returns the exit code."""
 
@@ -103,7 +130,9 @@ class Player:
         else:
             self.clock = InternalClock(options.bpm, now=self.now)
         self.output = Output(options.port, options.midi_api, virtual=options.virtual)
+        self.sent_log = SentLog(options.sent_log) if options.sent_log else None
         self.scheduler = Scheduler(self.clock, self._send)
+        self.scheduler.on_sent = self._record
         self.chords = ChordTracker(self.progression)
         self.keyboard = Keyboard(
             self.chords, options.split, options.controls, self._actions(), self._beat_now
@@ -123,7 +152,7 @@ class Player:
             seed=options.seed,
         )
         self.input = (
-            Input(options.input, options.midi_api, self._receive, self.now, virtual=options.virtual)
+            Input(options.input, options.midi_api, self._receive, virtual=options.virtual)
             if options.input
             else None
         )
@@ -187,6 +216,10 @@ class Player:
                 self.port_lost.set()
             raise
 
+    def _record(self, message: mido.Message, due: float | None) -> None:
+        if self.sent_log is not None:
+            self.sent_log.record(message, due, self.output.name)
+
     # -- ports ---------------------------------------------------------------------------------
 
     def _open(self, port: Output | Input, names_of, stop: threading.Event, what: str) -> bool:
@@ -215,9 +248,9 @@ class Player:
 
     def _all_notes_off(self) -> None:
         """On opening a port: silence whatever an earlier run (or a crash) left sounding."""
-        self.output.send(
-            mido.Message("control_change", channel=self.options.channel - 1, control=123, value=0)
-        )
+        message = mido.Message("control_change", channel=self.options.channel - 1, control=123, value=0)
+        self._send(message)
+        self._record(message, None)
 
     # -- the performance -----------------------------------------------------------------------
 
@@ -231,6 +264,8 @@ class Player:
             if self.input and not self._open(self.input, lister.inputs, stop, "input"):
                 return 0
             self._status()
+            if isinstance(self.clock, InternalClock):  # the line starts on the bar, from here
+                self.clock.start(0.0, at=self.now() + START_LEAD)
             thread = threading.Thread(target=self.scheduler.run, args=(stop,), name="jazzd-scheduler")
             self.scheduler.heartbeat = self._heartbeat()
             thread.start()
@@ -244,11 +279,12 @@ class Player:
             stats = self.scheduler.stats
             log.info(
                 "sent %d messages (%d late by over 1 ms, %d notes skipped as too late, %d failed); "
-                "input: %d messages ignored, %d unreadable",
+                "input: %d messages received, %d ignored, %d unreadable",
                 stats.sent,
                 stats.late,
                 stats.skipped,
                 stats.failed,
+                self.input.received if self.input else 0,
                 self.keyboard.ignored,
                 self.input.garbage if self.input else 0,
             )
@@ -256,6 +292,8 @@ class Player:
                 self.input.close()
             self.output.close()
             lister.close()
+            if self.sent_log is not None:
+                self.sent_log.close()
 
     def _heartbeat(self):
         """WATCHDOG pings from the timing loop itself, at most every half second."""
@@ -298,6 +336,8 @@ class Player:
             if t >= next_watch:
                 next_watch = t + WATCH_SECONDS
                 self._watch(lister)
+            if self.sent_log is not None:
+                self.sent_log.write()
             stop.wait(STEP_SECONDS)
 
     def _watch(self, lister: PortLister) -> None:

@@ -17,7 +17,7 @@ from jazzd.chords import Chord
 from jazzd.grammar import TICKS_PER_BEAT
 from jazzd.listen import Keyboard
 from jazzd.realize import Soloist
-from jazzd.scheduler import Scheduler
+from jazzd.scheduler import LATE_LIMIT, Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -146,14 +146,33 @@ class Performer:
         self.next_beat = beat
         self.soloist.engine.align(round(beat * TICKS_PER_BEAT))
 
+    def _first_beat(self, now: float, playhead: float) -> float:
+        """Where the session's line starts: where the session starts (beat 0 of bar 1, or the
+        position a Continue or Song Position gave), if that is not past; else the next beat."""
+        clock = self.scheduler.clock
+        start = clock.start_beat
+        if playhead <= start or clock.time_of(start) >= now - LATE_LIMIT:
+            return start
+        return float(math.ceil(playhead))
+
+    def _start_line(self, beat: float) -> None:
+        """A fresh line from `beat`, as `jazzd render` starts one: the same seed, progression
+        and tempo give the same tokens."""
+        tick = round(beat * TICKS_PER_BEAT)
+        self.next_beat = beat
+        self.soloist.restart(tick, self._chord_at_tick(tick))
+
     def step(self, now: float) -> None:
         clock = self.scheduler.clock
         if not clock.running:
             self.next_beat = None
             return
         playhead = clock.beat_at(now)
+        fresh = self.next_beat is None
+        if fresh:  # a new session (a start, a Start, a Continue): a fresh line
+            self._start_line(self._first_beat(now, playhead))
         self._listen(playhead)
-        if self.next_beat is None or not playhead <= self.next_beat <= playhead + self.lookahead + MAX_AHEAD:
+        if not fresh and not playhead <= self.next_beat <= playhead + self.lookahead + MAX_AHEAD:
             # behind (after a stop or a stall), or far ahead (the clock jumped back: Start, Song
             # Position): go on from the playhead
             self._move_to(math.ceil(playhead * TICKS_PER_BEAT) / TICKS_PER_BEAT)

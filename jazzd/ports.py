@@ -12,6 +12,8 @@ time, which disturbs the whole graph. No virtual port is created unless asked fo
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 
@@ -19,6 +21,7 @@ import mido
 import rtmidi
 
 from jazzd.errors import JazzdError
+from jazzd.reader import RECORD
 
 log = logging.getLogger(__name__)
 
@@ -146,55 +149,72 @@ class Output:
 
 
 class Input:
-    """An input port whose handler gets (message, arrival time): the time is taken first thing
-    in the callback; bytes are parsed by mido's parser, which drops garbage."""
+    """An input port read by its own reader process (jazzd/reader.py), whose records a thread
+    here hands to `handler(message, arrival time)`; bytes are parsed by mido's parser, which
+    drops garbage. The thread blocks on the pipe: nothing polls in this process."""
 
     def __init__(
         self,
         wanted: str,
         api: str,
         handler: Callable[[mido.Message, float], None],
-        now: Callable[[], float],
         virtual: bool = False,
     ):
         self.wanted = wanted
         self.api = api
         self.handler = handler
-        self.now = now
         self.virtual = virtual
         self.name: str | None = None
         self.garbage = 0
-        self._parser = mido.Parser()
-        self._port: rtmidi.MidiIn | None = None
+        self.received = 0
+        self._reader: subprocess.Popen | None = None
+        self._thread: threading.Thread | None = None
 
     def open(self, names: list[str]) -> str:
-        port = client(rtmidi.MidiIn, self.api)
-        port.ignore_types(sysex=True, timing=False, active_sense=True)
-        name = _connect(port, self.wanted, names, "input", self.virtual)
-        port.set_callback(self._receive)
-        self._port, self.name = port, name
+        name = self.wanted if self.virtual else match_port(self.wanted, names, "input")
+        reader = subprocess.Popen(
+            [sys.executable, "-m", "jazzd.reader", self.api, name, *(["virtual"] if self.virtual else [])],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+        )
+        answer = reader.stdout.readline().decode(errors="replace").strip()
+        if answer != "ok":
+            reader.wait()
+            raise PortNotFound(f"input port {self.wanted!r} could not be opened ({answer or 'no answer'})")
+        self._reader, self.name = reader, name
+        self._thread = threading.Thread(target=self._read, args=(reader,), name="jazzd-input", daemon=True)
+        self._thread.start()
         return name
 
     @property
     def is_open(self) -> bool:
-        return self._port is not None
+        return self._reader is not None and self._reader.poll() is None
 
-    def _receive(self, event: tuple[list[int], float], data: object = None) -> None:
-        t = self.now()
-        try:
-            self._parser.feed(event[0])
-            for message in self._parser:
-                self.handler(message, t)
-        except Exception as exc:  # garbage must never kill the input thread
-            self.garbage += 1
-            log.debug("input %r could not be handled: %s", event[0], exc)
+    def _read(self, reader: subprocess.Popen) -> None:
+        parser = mido.Parser()
+        pipe = reader.stdout
+        while header := pipe.read(RECORD.size):
+            if len(header) < RECORD.size:
+                break
+            t, size = RECORD.unpack(header)
+            data = pipe.read(size)
+            self.received += 1
+            try:
+                parser.feed(data)
+                for message in parser:
+                    self.handler(message, t)
+            except Exception as exc:  # garbage must never end the input
+                self.garbage += 1
+                log.debug("input %r could not be handled: %s", data, exc)
 
     def close(self) -> None:
-        port, self._port = self._port, None
-        if port is not None:
-            port.cancel_callback()
-            port.close_port()
-            port.delete()
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.terminate()
+            reader.wait()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+            self._thread = None
 
 
 class PortLost(JazzdError, ConnectionError):

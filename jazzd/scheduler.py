@@ -78,6 +78,7 @@ class Scheduler:
         self._generation = itertools.count(1)
         self.channels: set[int] = set()
         self.heartbeat: Callable[[], None] = lambda: None
+        self.on_sent: Callable[[mido.Message, float | None], None] | None = None  # (message, due)
         self._flush_requested = threading.Event()
 
     # -- queueing (any thread) -----------------------------------------------------------------
@@ -187,6 +188,8 @@ class Scheduler:
             self.stats.late += 1
         if self.record_lateness:
             self.stats.lateness.append(lateness)
+        if self.on_sent is not None:
+            self.on_sent(message, deadline)
 
     def flush(self) -> None:
         """Silence everything: drop what is pending, note-off for each sounding note, then All
@@ -204,6 +207,9 @@ class Scheduler:
             self.send(message)
         except Exception as exc:  # the port may be gone: nothing can sound there any more
             log.debug("could not send %s while silencing: %s", message, exc)
+            return
+        if self.on_sent is not None:
+            self.on_sent(message, None)
 
     # -- the thread ----------------------------------------------------------------------------
 

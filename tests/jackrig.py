@@ -1,66 +1,184 @@
-"""Test-side MIDI devices on JACK, and running `jazzd` as a real process."""
+"""Test-side MIDI devices on JACK, judged by a receiver that cannot lie, and `jazzd` run as a real
+process.
 
+The synth and the keyboard are ports of one JACK client in a process of its own
+(`rig_client.py`) that does nothing else: it writes events at exact frames and timestamps what it
+receives by frame. jazzd runs with `--sent-log`, so every test can hold what arrived against
+what jazzd says it sent, message by message, with each message's due time.
+"""
+
+from __future__ import annotations
+
+import json
 import os
 import queue
+import random
 import signal
 import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
-import rtmidi
+
+HERE = Path(__file__).resolve().parent
+NOTE_ON, NOTE_OFF, CC, ALL_NOTES_OFF = 0x90, 0x80, 0xB0, 123
+
+
+@dataclass(frozen=True)
+class Received:
+    t: float  # seconds on perf_counter's clock (CLOCK_MONOTONIC)
+    data: list[int]
+    frame: int
+
+
+class Rig:
+    """The rig process: one JACK client with any number of synth and keyboard ports."""
+
+    def __init__(self, name: str = "rig"):
+        self.name = name
+        self._proc = subprocess.Popen(
+            [sys.executable, str(HERE / "rig_client.py"), name],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._lock = threading.Lock()
+        assert json.loads(self._proc.stdout.readline()).get("ready"), "the rig did not start"
+        now = self.call(op="now")
+        self.rate, self.period = now["rate"], now["period"]
+
+    def call(self, **command) -> dict:
+        with self._lock:
+            self._proc.stdin.write(json.dumps(command) + "\n")
+            self._proc.stdin.flush()
+            line = self._proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the rig died on {command['op']}")
+        return json.loads(line)
+
+    def frame(self) -> int:
+        return self.call(op="now")["frame"]
+
+    def synth(self, name: str = "synth") -> Synth:
+        return Synth(self, name)
+
+    def keys(self, name: str = "keys") -> Keys:
+        return Keys(self, name)
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.stdin.write(json.dumps({"op": "quit"}) + "\n")
+            self._proc.stdin.flush()
+            self._proc.wait(timeout=5)
 
 
 class Synth:
-    """A virtual JACK input that records what jazzd sends, with arrival times."""
+    """A synth port: `received` is everything that arrived, across unplugging and plugging."""
 
-    def __init__(self, port="synth"):
-        self.received: list[tuple[float, list[int]]] = []
-        self._in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name=f"e2e-{port}")
-        self._in.ignore_types(sysex=False, timing=False, active_sense=False)
-        self._in.open_virtual_port(port)
-        self._in.set_callback(lambda event, data=None: self.received.append((time.perf_counter(), event[0])))
+    def __init__(self, rig: Rig, name: str):
+        self.rig, self.name = rig, name
+        self._received: list[Received] = []
+        self._seen = 0
+        self.plugged = False
+        self.plug()
 
-    def notes_on(self, after=0.0):
-        return [(t, m[1]) for t, m in self.received if t >= after and m[0] & 0xF0 == 0x90 and m[2] > 0]
+    def plug(self) -> None:
+        self.port = self.rig.call(op="sink", name=self.name)["port"]
+        self._seen, self.plugged = 0, True
+        self.plugged_at = time.perf_counter()
 
-    def balance(self):
-        count = {}
-        for _, m in self.received:
-            if m[0] & 0xF0 == 0x90 and m[2] > 0:
-                count[m[1]] = count.get(m[1], 0) + 1
-            elif m[0] & 0xF0 == 0x80 or (m[0] & 0xF0 == 0x90 and m[2] == 0):
-                count[m[1]] = count.get(m[1], 0) - 1
-        return {k: v for k, v in count.items() if v}
+    def unplug(self) -> None:
+        self.received  # noqa: B018 — fetch what arrived before the port goes
+        self.rig.call(op="remove", name=self.name)
+        self.plugged = False
 
-    def close(self):
-        self._in.close_port()
-        self._in.delete()
+    close = unplug
+
+    @property
+    def received(self) -> list[Received]:
+        if self.plugged:
+            events = self.rig.call(op="received", name=self.name, since=self._seen)["events"]
+            self._seen += len(events)
+            self._received.extend(Received(t, data, frame) for frame, t, data in events)
+        return self._received
+
+    def notes_on(self, after: float = 0.0) -> list[Received]:
+        return [e for e in self.received if e.t >= after and is_note_on(e.data)]
 
 
 class Keys:
-    """A virtual JACK output that jazzd reads as its keyboard / clock source."""
+    """A keyboard / clock port: events now, or at exact frames."""
 
-    def __init__(self, port="keys"):
-        self._out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name=f"e2e-{port}")
-        self._out.open_virtual_port(port)
+    def __init__(self, rig: Rig, name: str):
+        self.rig, self.name = rig, name
+        self.port = rig.call(op="source", name=name)["port"]
 
-    def send(self, *data):
-        self._out.send_message(list(data))
+    def send(self, *data: int) -> None:
+        self.schedule([(None, list(data))])
 
-    def chord(self, notes, on=True):
-        for n in notes:
-            self.send(0x90 if on else 0x80, n, 80 if on else 0)
+    def schedule(self, events: list[tuple[int | None, list[int]]]) -> None:
+        for i in range(0, len(events), 2000):
+            self.rig.call(op="send", name=self.name, events=events[i : i + 2000])
 
-    def close(self):
-        self._out.close_port()
-        self._out.delete()
+    def chord(self, notes, on: bool = True) -> None:
+        self.schedule([(None, [NOTE_ON, n, 80] if on else [NOTE_OFF, n, 0]) for n in notes])
+
+    def clock(self, bpm: float, beats: int, drop: float = 0.0, seed: int = 0, lead: float = 0.3) -> dict:
+        """Start, 24 ticks a beat for `beats` beats at exact frames (each dropped with
+        probability `drop`), then Stop. Returns the grid: frame of tick 0, frames per tick,
+        and the frames of Stop and of the last tick."""
+        rng = random.Random(seed)
+        per_tick = self.rig.rate * 60 / bpm / 24
+        first = self.rig.frame() + round(lead * self.rig.rate)
+        events = [(first - 48, [0xFA])]  # Start, 1 ms before the first tick
+        ticks = beats * 24
+        dropped = 0
+        for i in range(ticks):
+            if i > 0 and rng.random() < drop:
+                dropped += 1
+                continue
+            events.append((first + round(i * per_tick), [0xF8]))
+        stop_frame = first + round(ticks * per_tick)
+        events.append((stop_frame, [0xFC]))
+        self.schedule(events)
+        return {"first": first, "per_tick": per_tick, "stop": stop_frame, "dropped": dropped}
+
+    def close(self) -> None:
+        self.rig.call(op="remove", name=self.name)
 
 
-def start_jazzd(*args):
-    """jazzd as a real process on JACK; its log lines are read by a thread into `proc.lines`."""
+def is_note_on(data: list[int]) -> bool:
+    return data[0] & 0xF0 == NOTE_ON and data[2] > 0
+
+
+def is_note_off(data: list[int]) -> bool:
+    return data[0] & 0xF0 == NOTE_OFF or (data[0] & 0xF0 == NOTE_ON and data[2] == 0)
+
+
+def hanging(messages) -> set[int]:
+    """Notes still sounding after every message, in order (All Notes Off clears them)."""
+    sounding: set[tuple[int, int]] = set()
+    for data in messages:
+        if is_note_on(data):
+            sounding.add((data[0] & 0x0F, data[1]))
+        elif is_note_off(data):
+            sounding.discard((data[0] & 0x0F, data[1]))
+        elif data[0] & 0xF0 == CC and data[1] == ALL_NOTES_OFF:
+            sounding = {s for s in sounding if s[0] != data[0] & 0x0F}
+    return {note for _, note in sounding}
+
+
+# -- jazzd as a real process ---------------------------------------------------------------------
+
+
+def start_jazzd(*args: str, tmp: Path | None = None, model: str = "seed-metheny", seed: int = 3):
+    """jazzd as a real process on JACK, logging what it sends to `proc.sent_log`; its log
+    lines are read by a thread into `proc.lines`."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    sent_log = Path(tmp or os.environ.get("TMPDIR", "/tmp")) / f"sent-{time.monotonic_ns()}.jsonl"
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -69,19 +187,24 @@ def start_jazzd(*args):
             "--midi-api",
             "jack",
             "--model",
-            "seed-metheny",
+            model,
             "--seed",
-            "3",
+            str(seed),
+            "--sent-log",
+            str(sent_log),
             *args,
         ],
         env=env,
         stderr=subprocess.PIPE,
         text=True,
     )
+    proc.sent_log = sent_log
     proc.lines = queue.Queue()
+    proc.log = []
 
     def read():
         for line in proc.stderr:
+            proc.log.append(line)
             proc.lines.put(line)
         proc.lines.put(None)
 
@@ -89,7 +212,7 @@ def start_jazzd(*args):
     return proc
 
 
-def wait_for(proc, text, timeout=20.0):
+def wait_for(proc, text: str, timeout: float = 20.0) -> list[str]:
     """Wait for a log line containing `text`; returns the lines read until then."""
     lines = []
     deadline = time.monotonic() + timeout
@@ -106,10 +229,54 @@ def wait_for(proc, text, timeout=20.0):
     pytest.fail(f"jazzd never logged {text!r}: {''.join(lines)}")
 
 
-def stop(proc, signum=signal.SIGTERM):
+def stop(proc, signum=signal.SIGTERM) -> tuple[int, float]:
     """Signal jazzd; returns (exit code, seconds it took to exit)."""
     sent = time.perf_counter()
     proc.send_signal(signum)
     code = proc.wait(timeout=10)
-    took = time.perf_counter() - sent
-    return code, took
+    return code, time.perf_counter() - sent
+
+
+@dataclass
+class Sent:
+    due: float | None  # perf_counter seconds the message was due (None: sent at once)
+    data: list[int]
+    port: str
+
+
+def sent_messages(proc) -> list[Sent]:
+    """What jazzd says it sent, in order."""
+    lines = proc.sent_log.read_text().splitlines() if proc.sent_log.exists() else []
+    return [Sent(**json.loads(line)) for line in lines]
+
+
+def judge(proc, synth: Synth, exact: bool = True) -> list[float]:
+    """The checks every end-to-end test makes at the receiver: what arrived is exactly what
+    jazzd says it sent (with `exact=False`, for a synth that was unplugged meanwhile, what arrived
+    is in order a part of it), every note-on has its note-off, and the onset errors (seconds,
+    arrival minus due time) of the note-ons, which are returned."""
+    sent = [s for s in sent_messages(proc) if s.port == synth.port]
+    arrived = [e.data for e in synth.received]
+    if exact:
+        assert arrived == [s.data for s in sent], _diff(arrived, [s.data for s in sent])
+    else:
+        rest = iter(s.data for s in sent)
+        assert all(any(a == s for s in rest) for a in arrived), "arrived out of order or never sent"
+    assert hanging(arrived) == set()
+    matched = {}
+    it = iter(synth.received)
+    for s in sent:
+        if s.due is None or not is_note_on(s.data):
+            continue
+        for e in it:
+            if e.data == s.data:
+                matched[id(s)] = e.t - s.due
+                break
+    return list(matched.values())
+
+
+def _diff(arrived: list, sent: list) -> str:
+    for i, (a, s) in enumerate(zip(arrived, sent, strict=False)):
+        if a != s:
+            return f"message {i}: arrived {a}, sent {s} ({len(arrived)} arrived, {len(sent)} sent)"
+    return f"{len(arrived)} arrived, {len(sent)} sent"

@@ -230,3 +230,35 @@ def test_the_performer_follows_a_clock_that_jumps_back(tmp_path):
     run_until(clock, 5.0, performer.step, scheduler.process)
     assert len(port.sent) > sent  # playing again at once, not from beat 8
     assert performer.next_beat < clock.beat_at(clock.t) + performer.lookahead + 4
+
+
+@pytest.mark.parametrize("model", ["seed-metheny", "wjazzd"])
+def test_the_live_line_starts_on_the_bar_and_is_the_rendered_line(model):
+    """Same seed, progression and tempo: the first 16 bars played live are the notes `jazzd
+    render` writes (onset, length and pitch), from beat 0 of bar 1."""
+    from jazzd.chords import parse_progression
+    from jazzd.grammar import TICKS_PER_BEAT
+    from jazzd.render import Timeline
+
+    chords, bpm, seed = "| F7 | Bb7 | F7 | Cm7 F7 | Bb7 | Bdim7 | F7 | D7 |", 180.0, 5
+    timeline = Timeline(parse_progression(chords), 17)
+    rendered = list(Soloist(Engine(model, seed=seed), seed=seed).play(timeline.chord_at, 0, timeline.end))
+    clock = ManualClock(bpm)
+    port = Recorder(clock)
+    scheduler = Scheduler(clock, port.send)
+    tracker = ChordTracker(ProgressionChords(chords))
+    performer = Performer(
+        Soloist(Engine(model, seed=seed), seed=seed), scheduler, tracker.chord_at, seed=seed
+    )
+    run_until(clock, 16 * 4 * 60 / bpm, performer.step, scheduler.process)
+    scheduler.flush()
+    seconds_per_tick = 60 / bpm / TICKS_PER_BEAT
+    live = sorted(
+        (round(on / seconds_per_tick), round((off - on) / seconds_per_tick), pitch)
+        for on, off, pitch, _ in port.notes()
+    )
+    expected = [
+        (n.onset, n.duration, n.pitch) for n in rendered if n.onset + n.duration <= 16 * 4 * TICKS_PER_BEAT
+    ]
+    assert live[: len(expected)] == expected
+    assert len(expected) > 40
