@@ -15,6 +15,7 @@ import logging
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 
 import mido
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK"}
 CLIENT_NAME = "jazzd"
+DRAIN_SECONDS = 0.05  # before closing a JACK output: the last messages (All Notes Off) go out
+SETTLE_SECONDS = 0.05  # after connecting a JACK output: messages sent sooner may reach no one
 
 
 class PortError(JazzdError, LookupError):
@@ -123,6 +126,8 @@ class Output:
     def open(self, names: list[str]) -> str:
         port = client(rtmidi.MidiOut, self.api)
         name = _connect(port, self.wanted, names, "output", self.virtual)
+        if self.api == "jack":  # a JACK connection is live only after the graph is redrawn
+            time.sleep(SETTLE_SECONDS)
         with self._lock:
             self._port, self.name = port, name
         return name
@@ -144,6 +149,8 @@ class Output:
         with self._lock:
             port, self._port = self._port, None
         if port is not None:
+            if self.api == "jack":  # rtmidi hands JACK its messages on the next cycle: let it
+                time.sleep(DRAIN_SECONDS)
             port.close_port()
             port.delete()
 

@@ -35,7 +35,7 @@ def jack():
     saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
     os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
     server = subprocess.Popen(
-        ["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "256"],
+        ["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "64"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -57,3 +57,13 @@ def jack():
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@pytest.fixture
+def rig(jack):
+    """The test rig: a synth and keyboard in a JACK client process that does nothing else."""
+    from jackrig import Rig
+
+    rig = Rig(f"rig{os.getpid() % 1000}")
+    yield rig
+    rig.close()

@@ -104,6 +104,7 @@ class RigClient:
 
 
 def main() -> None:
+    sys.setswitchinterval(0.0002)  # the process callback gets the interpreter within a fraction of a cycle
     rig = RigClient(sys.argv[1] if len(sys.argv) > 1 else "rig")
     print(json.dumps({"ready": True}), flush=True)
     for line in sys.stdin:
