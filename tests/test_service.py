@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from jackrig import Synth, start_jazzd, stop, wait_for
+from jackrig import hanging, start_jazzd, stop, wait_for
 
 UNIT = Path(__file__).resolve().parents[1] / "systemd" / "jazzd.service"
 INSTALLED = "/opt/jazzd/bin/jazzd"
@@ -80,17 +80,16 @@ class NotifySocket:
         return [m for _, m in self.messages]
 
 
-def test_ready_watchdog_stopping_arrive(jack, tmp_path, monkeypatch):
+def test_ready_watchdog_stopping_arrive(rig, tmp_path, monkeypatch):
     notify = NotifySocket(tmp_path / "notify")
     monkeypatch.setenv("NOTIFY_SOCKET", notify.path)
-    synth = Synth("svc-synth")
+    rig.synth("svc-synth")
     proc = start_jazzd("--port", "svc-synth", "--bpm", "240")
     try:
         notify.collect(3.0)
     finally:
         code, _ = stop(proc)
         notify.collect(0.5)
-        synth.close()
     states = notify.states()
     assert code == 0
     assert "READY=1" in states and states.index("READY=1") < states.index("WATCHDOG=1")
@@ -99,12 +98,12 @@ def test_ready_watchdog_stopping_arrive(jack, tmp_path, monkeypatch):
     assert states[-1] == "STOPPING=1"
 
 
-def test_sighup_reloads_without_leaving_notes_hanging(jack, tmp_path):
+def test_sighup_reloads_without_leaving_notes_hanging(rig, tmp_path):
     config = tmp_path / "j.toml"
     config.write_text(
         '[midi]\nport = "hup-synth"\napi = "jack"\n[clock]\nbpm = 240\n[solo]\nmodel = "seed-metheny"\n'
     )
-    synth = Synth("hup-synth")
+    synth = rig.synth("hup-synth")
     proc = start_jazzd("--config", str(config))
     try:
         wait_for(proc, "output port")
@@ -124,17 +123,16 @@ def test_sighup_reloads_without_leaving_notes_hanging(jack, tmp_path):
     finally:
         code, _ = stop(proc)
         time.sleep(0.2)
-        synth.close()
     assert code == 0 and len(synth.notes_on()) >= 10
-    assert synth.balance() == {}
+    assert hanging(e.data for e in synth.received) == set()
 
 
-def test_a_notify_socket_nobody_reads_never_stalls_the_timing(jack, tmp_path, monkeypatch):
+def test_a_notify_socket_nobody_reads_never_stalls_the_timing(rig, tmp_path, monkeypatch):
     """The watchdog ping comes from the timing thread: a full notify socket must not block it."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(tmp_path / "notify"))  # bound, never read: its queue fills after a few pings
     monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
-    synth = Synth("deaf-synth")
+    synth = rig.synth("deaf-synth")
     proc = start_jazzd("--port", "deaf-synth", "--bpm", "240")
     try:
         wait_for(proc, "output port")
@@ -142,8 +140,7 @@ def test_a_notify_socket_nobody_reads_never_stalls_the_timing(jack, tmp_path, mo
     finally:
         code, took = stop(proc)
         time.sleep(0.2)
-        synth.close()
         sock.close()
-    ons = [t for t, _ in synth.notes_on()]
+    ons = [e.t for e in synth.notes_on()]
     assert code == 0 and took < 1.0
     assert ons and ons[-1] - ons[0] > 6.0 and max(b - a for a, b in itertools.pairwise(ons)) < 1.6
