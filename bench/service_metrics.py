@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import rtmidi
+from rig import Rig
 
 
 def rss_kib(pid: int) -> int:
@@ -28,14 +28,13 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def one_run(model: str, play_seconds: float) -> dict:
+def one_run(rig: Rig, model: str, play_seconds: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "notify")
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(path)
         sock.settimeout(30)
-        synth = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="bench-synth")
-        synth.open_virtual_port("bench-synth")
+        synth = rig.synth("bench-synth")
         started = time.perf_counter()
         proc = subprocess.Popen(
             [sys.executable, "-m", "jazzd", "--port", "bench-synth", "--midi-api", "jack", "--model", model],
@@ -50,7 +49,7 @@ def one_run(model: str, play_seconds: float) -> dict:
         rss_playing = rss_kib(proc.pid)
         proc.terminate()
         proc.wait(timeout=10)
-        synth.delete()
+        synth.unplug()
         return {"ready_s": ready, "rss_at_ready_kib": rss_ready, "rss_playing_kib": rss_playing}
 
 
@@ -64,14 +63,16 @@ def main() -> None:
     if "JACK_DEFAULT_SERVER" not in os.environ:
         os.environ.update(JACK_DEFAULT_SERVER="jazzd-bench", JACK_NO_START_SERVER="1")
         server = subprocess.Popen(
-            ["jackd", "-n", "jazzd-bench", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "256"],
+            ["jackd", "-n", "jazzd-bench", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "64"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         time.sleep(1.5)
+    rig = Rig("bench-rig")  # the synth: a JACK client doing nothing else
     try:
-        runs = [one_run(args.model, args.play_seconds) for _ in range(args.runs)]
+        runs = [one_run(rig, args.model, args.play_seconds) for _ in range(args.runs)]
     finally:
+        rig.close()
         if server:
             server.terminate()
     print(

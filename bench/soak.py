@@ -5,8 +5,10 @@
                         # real time over JACK (starts a dummy server); 10,000 input messages a
                         # second during the first minute
 
-Both print JSON: note-on / note-off balance (must be exact), resident memory at the start and
-the end, and for the real run the send lateness per minute (p50, p99, max).
+Both print JSON: note-on / note-off balance of what was sent (must be exact), resident memory at
+the start and the end; the real run also what the rig (bench/rig.py, a JACK client doing nothing
+else) received: messages missing and notes left sounding there, and the sender's lateness per
+minute (p50, p99, max).
 """
 
 from __future__ import annotations
@@ -47,8 +49,10 @@ class Balance:
     def __init__(self):
         self.count: dict[int, int] = {}
         self.ons = 0
+        self.messages = 0
 
     def send(self, message: mido.Message) -> None:
+        self.messages += 1
         if message.type == "note_on" and message.velocity > 0:
             self.count[message.note] = self.count.get(message.note, 0) + 1
             self.ons += 1
@@ -115,60 +119,55 @@ def simulated(minutes: float, model: str | None, seed: int) -> dict:
     }
 
 
-def flood(keys, stop: threading.Event, rate: int = 10_000) -> None:
-    """Random channel messages at `rate` a second (not the control numbers jazzd listens to)."""
+def flood_events(rig, seconds: float, rate: int = 10_000) -> list[tuple[int, list[int]]]:
+    """Random channel messages at `rate` a second (not the control numbers jazzd listens to),
+    at exact frames from a fifth of a second on."""
     rng = random.Random(1)
-    sent, started = 0, time.perf_counter()
-    while not stop.is_set():
+    first = rig.frame() + rig.rate // 5
+    events = []
+    for i in range(int(seconds * rate)):
         kind = rng.choice([0x90, 0x80, 0xB0, 0xE0, 0xA0])
-        keys.send_message(
-            [
-                kind,
-                rng.randrange(60, 128) if kind in (0x90, 0x80) else rng.randrange(76, 128),
-                rng.randrange(128),
-            ]
-        )
-        sent += 1
-        if sent % 100 == 0:
-            time.sleep(max(0.0, sent / rate - (time.perf_counter() - started)))
+        low = 60 if kind in (0x90, 0x80) else 76
+        events.append((first + i * rig.rate // rate, [kind, rng.randrange(low, 128), rng.randrange(128)]))
+    return events
 
 
 def real_jack(minutes: float, model: str | None, seed: int, flood_minutes: float = 0.0) -> dict:
-    import rtmidi
+    from rig import Rig, hanging, is_note_on
 
     from jazzd.ports import Input, Output, PortLister
 
     if "JACK_DEFAULT_SERVER" not in os.environ:
         os.environ.update(JACK_DEFAULT_SERVER="jazzd-soak", JACK_NO_START_SERVER="1")
         subprocess.Popen(
-            ["jackd", "-n", "jazzd-soak", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "256"],
+            ["jackd", "-n", "jazzd-soak", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "64"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
         time.sleep(1.5)
-    received = Balance()
-    synth = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, name="soak-synth")
-    synth.open_virtual_port("soak-synth")
-    synth.set_callback(lambda event, data=None: received.send(mido.Message.from_bytes(event[0])))
+    rig = Rig("soak-rig")  # the receiver (and the flood's keyboard): a JACK client doing nothing else
+    synth = rig.synth("soak-synth")
     lister = PortLister("jack")
-    output = Output("soak-synth", "jack")
+    output = Output(synth.port, "jack")
     output.open(lister.outputs())
     rng = random.Random(seed)
     clock = InternalClock(160.0)
-    scheduler, performer, keyboard = build(clock, output.send, model, seed)
+    sent = Balance()
+
+    def send(message: mido.Message) -> None:
+        output.send(message)
+        sent.send(message)
+
+    scheduler, performer, keyboard = build(clock, send, model, seed)
     stop = threading.Event()
     thread = threading.Thread(target=scheduler.run, args=(stop,))
-    flood_stop = threading.Event()
     if flood_minutes:  # the flood goes through JACK into a real input port, as a keyboard's would
-        keys = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="soak-keys")
-        keys.open_virtual_port("soak-keys")
-        keyboard_in = Input("soak-keys", "jack", lambda message, t: keyboard.handle(message))
+        keys = rig.keys("soak-keys")
+        keyboard_in = Input(keys.port, "jack", lambda message, t: keyboard.handle(message))
         keyboard_in.open(lister.inputs())
-        flooder = threading.Thread(target=flood, args=(keys, flood_stop))
+        keys.schedule(flood_events(rig, flood_minutes * 60))
     start_rss = rss_mib()
     thread.start()
-    if flood_minutes:
-        flooder.start()
     per_minute = []
     began = time.perf_counter()
     next_gesture = began
@@ -179,8 +178,6 @@ def real_jack(minutes: float, model: str | None, seed: int, flood_minutes: float
             gesture(rng, clock, performer, keyboard)
             next_gesture = now + rng.uniform(0.5, 8.0)
         performer.step(now)
-        if flood_minutes and now - began >= 60 * flood_minutes and not flood_stop.is_set():
-            flood_stop.set()
         if now - began >= 60 * (len(per_minute) + 1):
             late = np.asarray(scheduler.stats.lateness[mark:]) * 1e3
             mark = len(scheduler.stats.lateness)
@@ -195,16 +192,18 @@ def real_jack(minutes: float, model: str | None, seed: int, flood_minutes: float
             )
         time.sleep(0.002)
     stop.set()
-    flood_stop.set()
     thread.join()
-    time.sleep(0.2)
     output.close()
-    synth.delete()
+    arrived = [e.data for e in synth.received]
+    rig.close()
     return {
         "mode": "jack",
         "minutes": minutes,
-        "notes_received": received.ons,
-        "unbalanced_pitches_on_receiver": received.unbalanced(),
+        "notes_sent": sent.ons,
+        "unbalanced_pitches_sent": sent.unbalanced(),
+        "notes_received": sum(1 for data in arrived if is_note_on(data)),
+        "messages_missing_at_receiver": sent.messages - len(arrived),
+        "hanging_on_receiver": sorted(hanging(arrived)),
         "skipped": scheduler.stats.skipped,
         "rss_start_mib": round(start_rss, 1),
         "rss_end_mib": round(rss_mib(), 1),

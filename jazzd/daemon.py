@@ -132,7 +132,8 @@ class Player:
         self.output = Output(options.port, options.midi_api, virtual=options.virtual)
         self.sent_log = SentLog(options.sent_log) if options.sent_log else None
         self.scheduler = Scheduler(self.clock, self._send)
-        self.scheduler.on_sent = self._record
+        if self.sent_log is not None:  # otherwise the timing path makes no call for it
+            self.scheduler.on_sent = self._record
         self.chords = ChordTracker(self.progression)
         self.keyboard = Keyboard(
             self.chords, options.split, options.controls, self._actions(), self._beat_now

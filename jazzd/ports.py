@@ -95,7 +95,7 @@ def match_port(wanted: str, names: list[str], kind: str) -> str:
     return found[0]
 
 
-def _connect(port, wanted: str, names: list[str], kind: str, virtual: bool) -> str:
+def connect(port, wanted: str, names: list[str], kind: str, virtual: bool) -> str:
     """Open `port` on the one port `wanted` names (or as a virtual port); deletes it on failure."""
     try:
         if virtual:
@@ -125,7 +125,7 @@ class Output:
 
     def open(self, names: list[str]) -> str:
         port = client(rtmidi.MidiOut, self.api)
-        name = _connect(port, self.wanted, names, "output", self.virtual)
+        name = connect(port, self.wanted, names, "output", self.virtual)
         if self.api == "jack":  # a JACK connection is live only after the graph is redrawn
             time.sleep(SETTLE_SECONDS)
         with self._lock:

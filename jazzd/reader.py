@@ -50,17 +50,14 @@ def main(argv: list[str]) -> int:
     """jazzd-reader API PORT [virtual]: opens PORT (exact name) and forwards to stdout."""
     import rtmidi
 
-    from jazzd.ports import client
+    from jazzd.ports import client, connect
 
     api, name = argv[0], argv[1]
     out = sys.stdout.buffer
     try:
         port = client(rtmidi.MidiIn, api)
         port.ignore_types(sysex=False, timing=False, active_sense=False)  # deltas span every message
-        if len(argv) > 2 and argv[2] == "virtual":
-            port.open_virtual_port(name)
-        else:
-            port.open_port(port.get_ports().index(name), name="in")
+        connect(port, name, port.get_ports(), "input", virtual=argv[2:] == ["virtual"])
     except Exception as exc:
         out.write(f"error {exc}\n".encode())
         out.flush()
