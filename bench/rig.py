@@ -90,8 +90,6 @@ class Synth:
         self.rig.call(op="remove", name=self.name)
         self.plugged = False
 
-    close = unplug
-
     @property
     def received(self) -> list[Received]:
         if self.plugged:

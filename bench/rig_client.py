@@ -13,7 +13,7 @@ Commands are JSON lines on stdin, one JSON answer line each on stdout:
   {"op": "sink", "name": N}          register an input port (a synth)
   {"op": "source", "name": N}        register an output port (a keyboard, a clock)
   {"op": "remove", "name": N}        unregister a port (unplug it)
-  {"op": "now"}                      {"frame": F, "rate": R, "period": P}
+  {"op": "now"}                      {"frame": F, "rate": R, "period": P, "late": events written late}
   {"op": "send", "name": N, "events": [[frame or null, [bytes]], ...]}   null: next cycle
   {"op": "received", "name": N, "since": I}   {"events": [[frame, seconds, [bytes]], ...]}
   {"op": "quit"}
@@ -31,6 +31,8 @@ import time
 
 import jack
 
+MAX_INCOMING = 256  # scheduled events taken into the heap per cycle
+
 
 class RigClient:
     def __init__(self, name: str):
@@ -45,6 +47,7 @@ class RigClient:
         self._sinks: tuple = ()  # snapshots the process callback reads; replaced whole
         self._sources: tuple = ()
         self._seq = itertools.count()
+        self.late = 0  # events written after their frame (the rig fell behind): reported by "now"
         self.client.set_process_callback(self.process)
         self.client.activate()
 
@@ -56,11 +59,19 @@ class RigClient:
                 received.append((frame, self._frames_to_time(self._handle, frame), bytes(data)))
         for port, heap, incoming in self._sources:
             port.clear_buffer()
-            while not incoming.empty():
+            for _ in range(MAX_INCOMING):  # a bounded amount of work per cycle
+                if incoming.empty():
+                    break
                 heapq.heappush(heap, incoming.get_nowait())
             while heap and heap[0][0] < start + frames:
-                frame, _, data = heapq.heappop(heap)
-                port.write_midi_event(max(0, frame - start), data)
+                frame, _, data = heap[0]
+                try:
+                    port.write_midi_event(max(0, frame - start), data)
+                except jack.JackErrorCode:  # this cycle's buffer is full: the rest goes in the next
+                    break
+                heapq.heappop(heap)
+                if frame < start:
+                    self.late += 1
 
     def _snapshot(self) -> None:
         self._sinks = tuple(self.sinks.values())
@@ -90,6 +101,7 @@ class RigClient:
                 "frame": self.client.frame_time,
                 "rate": self.client.samplerate,
                 "period": self.client.blocksize,
+                "late": self.late,
             }
         if op == "send":
             incoming = self.sources[name][2]

@@ -132,14 +132,26 @@ def flood_events(rig, seconds: float, rate: int = 10_000) -> list[tuple[int, lis
     return events
 
 
+def feed(keys, events: list[tuple[int, list[int]]], rate: int, ahead: float = 0.5) -> None:
+    """Hand the rig its events a little ahead of their frames, as a real device would play them:
+    a whole flood scheduled at once would make its process callback do too much in one cycle."""
+    step = rate // 10
+    for start in range(0, len(events), 1000):
+        chunk = events[start : start + 1000]
+        while chunk[0][0] - keys.rig.frame() > ahead * rate:
+            time.sleep(step / rate)
+        keys.schedule(chunk)
+
+
 def real_jack(minutes: float, model: str | None, seed: int, flood_minutes: float = 0.0) -> dict:
     from rig import Rig, hanging, is_note_on
 
     from jazzd.ports import Input, Output, PortLister
 
+    server = None
     if "JACK_DEFAULT_SERVER" not in os.environ:
         os.environ.update(JACK_DEFAULT_SERVER="jazzd-soak", JACK_NO_START_SERVER="1")
-        subprocess.Popen(
+        server = subprocess.Popen(
             ["jackd", "-n", "jazzd-soak", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "64"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -159,13 +171,15 @@ def real_jack(minutes: float, model: str | None, seed: int, flood_minutes: float
         sent.send(message)
 
     scheduler, performer, keyboard = build(clock, send, model, seed)
+    keyboard_in, events = None, []
     stop = threading.Event()
     thread = threading.Thread(target=scheduler.run, args=(stop,))
     if flood_minutes:  # the flood goes through JACK into a real input port, as a keyboard's would
         keys = rig.keys("soak-keys")
         keyboard_in = Input(keys.port, "jack", lambda message, t: keyboard.handle(message))
         keyboard_in.open(lister.inputs())
-        keys.schedule(flood_events(rig, flood_minutes * 60))
+        events = flood_events(rig, flood_minutes * 60)
+        threading.Thread(target=feed, args=(keys, events, rig.rate), daemon=True).start()
     start_rss = rss_mib()
     thread.start()
     per_minute = []
@@ -194,8 +208,14 @@ def real_jack(minutes: float, model: str | None, seed: int, flood_minutes: float
     stop.set()
     thread.join()
     output.close()
+    if keyboard_in is not None:
+        keyboard_in.close()
     arrived = [e.data for e in synth.received]
+    rig_late = rig.call(op="now")["late"]
     rig.close()
+    if server is not None:  # ours: do not leave it running
+        server.terminate()
+        server.wait()
     return {
         "mode": "jack",
         "minutes": minutes,
@@ -205,6 +225,9 @@ def real_jack(minutes: float, model: str | None, seed: int, flood_minutes: float
         "messages_missing_at_receiver": sent.messages - len(arrived),
         "hanging_on_receiver": sorted(hanging(arrived)),
         "skipped": scheduler.stats.skipped,
+        "input_messages_sent": len(events),
+        "input_messages_received": keyboard_in.received if keyboard_in else 0,
+        "rig_events_written_late": rig_late,  # the rig fell behind its own schedule
         "rss_start_mib": round(start_rss, 1),
         "rss_end_mib": round(rss_mib(), 1),
         "per_minute": per_minute,

@@ -54,10 +54,10 @@ HINTS = {
 }
 
 
-def client(kind: type, api: str, name: str = CLIENT_NAME):
+def client(kind: type, api: str, name: str = CLIENT_NAME, **options):
     """A new rtmidi MidiIn or MidiOut on `api`, or one line saying why the MIDI system is not there."""
     try:
-        return kind(getattr(rtmidi, f"API_{APIS[api]}"), name=name)
+        return kind(getattr(rtmidi, f"API_{APIS[api]}"), name=name, **options)
     except (rtmidi.SystemError, RuntimeError) as exc:
         raise MidiUnavailable(f"cannot use {api.upper()} MIDI ({exc}): {HINTS[api]}") from None
 

@@ -21,6 +21,7 @@ import time
 
 RECORD = struct.Struct("<dH")
 POLL_SECONDS = 0.002  # the longest a message waits to be read; its time does not depend on it
+QUEUE_SIZE = 16384  # rtmidi's queue: a second and a half of a 10,000/s flood, should we stall
 DRIFT_PER_SECOND = 20e-6  # how fast the anchor may move late (the MIDI system's clock vs ours)
 
 
@@ -55,7 +56,7 @@ def main(argv: list[str]) -> int:
     api, name = argv[0], argv[1]
     out = sys.stdout.buffer
     try:
-        port = client(rtmidi.MidiIn, api)
+        port = client(rtmidi.MidiIn, api, queue_size_limit=QUEUE_SIZE)
         port.ignore_types(sysex=False, timing=False, active_sense=False)  # deltas span every message
         connect(port, name, port.get_ports(), "input", virtual=argv[2:] == ["virtual"])
     except Exception as exc:
