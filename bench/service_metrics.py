@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rig import Rig
+from rig import Rig, start_jack
 
 
 def rss_kib(pid: int) -> int:
@@ -62,12 +62,7 @@ def main() -> None:
     server = None
     if "JACK_DEFAULT_SERVER" not in os.environ:
         os.environ.update(JACK_DEFAULT_SERVER="jazzd-bench", JACK_NO_START_SERVER="1")
-        server = subprocess.Popen(
-            ["jackd", "-n", "jazzd-bench", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "64"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(1.5)
+        server = start_jack("jazzd-bench")
     rig = Rig("bench-rig")  # the synth: a JACK client doing nothing else
     try:
         runs = [one_run(rig, args.model, args.play_seconds) for _ in range(args.runs)]

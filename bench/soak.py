@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import threading
 import time
@@ -144,19 +143,14 @@ def feed(keys, events: list[tuple[int, list[int]]], rate: int, ahead: float = 0.
 
 
 def real_jack(minutes: float, model: str | None, seed: int, flood_minutes: float = 0.0) -> dict:
-    from rig import Rig, hanging, is_note_on
+    from rig import Rig, hanging, is_note_on, start_jack
 
     from jazzd.ports import Input, Output, PortLister
 
     server = None
     if "JACK_DEFAULT_SERVER" not in os.environ:
         os.environ.update(JACK_DEFAULT_SERVER="jazzd-soak", JACK_NO_START_SERVER="1")
-        server = subprocess.Popen(
-            ["jackd", "-n", "jazzd-soak", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "64"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(1.5)
+        server = start_jack("jazzd-soak")
     rig = Rig("soak-rig")  # the receiver (and the flood's keyboard): a JACK client doing nothing else
     synth = rig.synth("soak-synth")
     lister = PortLister("jack")

@@ -15,6 +15,7 @@ after it arrived. Record on the pipe: float64 arrival time, uint16 length, the b
 from __future__ import annotations
 
 import os
+import signal
 import struct
 import sys
 import time
@@ -67,7 +68,9 @@ def main(argv: list[str]) -> int:
     out.flush()
     times = ArrivalTimes()
     parent = os.getppid()
-    while os.getppid() == parent:
+    stopped = []  # SIGTERM (the player closing the input) ends the loop, so the port is closed
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopped.append(signum))  # and not left to time out
+    while not stopped and os.getppid() == parent:
         batch = []
         while (message := port.get_message()) is not None:
             batch.append(message)
@@ -84,6 +87,7 @@ def main(argv: list[str]) -> int:
                 break
         time.sleep(POLL_SECONDS)
     port.close_port()
+    port.delete()
     return 0
 
 

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
-import rtmidi
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -34,21 +31,12 @@ def jack():
     name = f"jazzd-test-{os.getpid()}"
     saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
     os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
-    server = subprocess.Popen(
-        ["jackd", "-n", name, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "64"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            rtmidi.MidiOut(rtmidi.API_UNIX_JACK, name="probe").delete()
-            break
-        except Exception:
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                pytest.fail("the JACK server did not start")
-            time.sleep(0.1)
+    from jackrig import start_jack
+
+    try:
+        server = start_jack(name)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
     yield name
     server.terminate()
     server.wait(timeout=5)

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from rig import ALL_NOTES_OFF, CC, Received, Rig, Synth, hanging, is_note_on
+from rig import ALL_NOTES_OFF, CC, Received, Rig, Synth, hanging, is_note_on, start_jack
 
 __all__ = [
     "ALL_NOTES_OFF",
@@ -28,6 +28,7 @@ __all__ = [
     "hanging",
     "judge",
     "sent_messages",
+    "start_jack",
     "start_jazzd",
     "stop",
     "wait_for",
