@@ -139,6 +139,8 @@ class MidiClockFollower(Clock):
         self._hint: float | None = None  # seconds per tick from before a Start or Continue
         self._last_time: float | None = None
         self._deficit = 0  # ticks that may have been lost before the last one (decided on the next)
+        self._just_started = False  # a Start, and no tick or other message since
+        self.doubled_starts = 0  # Starts taken for the first tick they replaced
         self.dropped = 0  # ticks found missing
         self.doubled = 0  # ticks ignored as doubles
 
@@ -148,14 +150,19 @@ class MidiClockFollower(Clock):
         with self._lock:
             if kind == "clock":
                 self._tick(t)
+            elif kind == "start" and self._just_started:
+                # a Start right after a Start, no tick between: a link that turned the first tick
+                # into a copy of the Start (seen over JACK); it stands where tick 0 was
+                self.doubled_starts += 1
+                self._tick(t)
             elif kind == "start":
                 self._relocate(-1)
-                self._running, event = True, "start"
+                self._running, self._just_started, event = True, True, "start"
             elif kind == "continue":
                 self._relocate(self._position)
                 self._running, event = True, "continue"
             elif kind == "stop":
-                self._running, event = False, "stop"
+                self._running, self._just_started, event = False, False, "stop"
             elif kind == "songpos":
                 self._relocate(song_position * (MIDI_TICKS_PER_BEAT // 4) - 1)
                 event = "position"
@@ -165,6 +172,7 @@ class MidiClockFollower(Clock):
     def _relocate(self, position: int) -> None:
         """A new session from `position`: the old fit is forgotten (its period kept as a hint),
         so nothing is placed on the old session's line; running again from the next tick."""
+        self._just_started = False
         if self._fit is not None:
             self._hint = self._fit[0]
         self._fit = None
@@ -185,6 +193,7 @@ class MidiClockFollower(Clock):
             if len(self._intervals) >= 2:  # a master clocking while stopped: its period, as a hint
                 self._hint = sorted(self._intervals)[len(self._intervals) // 2]
             return
+        self._just_started = False
         position = self._place(t, interval)
         if position is None:
             return

@@ -206,3 +206,18 @@ def test_start_without_stop_and_song_position_while_running_relocate():
     follower.on_message("clock", 2.25)
     assert follower.position == 4.0 and follower.beat_at(2.75) == pytest.approx(5.0, abs=0.01)
     assert events == ["start", "start", "position"]
+
+
+def test_a_second_start_before_any_tick_stands_for_the_first_tick():
+    """Over JACK the first tick after a Start was seen to arrive as a copy of the Start."""
+    follower = MidiClockFollower(now=lambda: 0.0)
+    period = 60 / 120 / 24
+    follower.on_message("start", -0.001)
+    follower.on_message("start", 0.0)  # was tick 0
+    for i in range(1, 48):
+        follower.on_message("clock", i * period)
+    assert follower.position == pytest.approx(47 / 24) and follower.doubled_starts == 1
+    follower.on_message("stop", 1.0)
+    follower.on_message("start", 2.0)  # a real Start after ticks: back to beat 0
+    follower.on_message("clock", 2.0)
+    assert follower.position == 0.0 and follower.doubled_starts == 1
