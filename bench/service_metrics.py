@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rig import Rig, start_jack
+from jazzd.rig import Rig, jack_server
 
 
 def rss_kib(pid: int) -> int:
@@ -59,17 +59,12 @@ def main() -> None:
     parser.add_argument("--model", default="wjazzd")
     parser.add_argument("--play-seconds", type=float, default=10.0)
     args = parser.parse_args()
-    server = None
-    if "JACK_DEFAULT_SERVER" not in os.environ:
-        os.environ.update(JACK_DEFAULT_SERVER="jazzd-bench", JACK_NO_START_SERVER="1")
-        server = start_jack("jazzd-bench")
-    rig = Rig("bench-rig")  # the synth: a JACK client doing nothing else
-    try:
-        runs = [one_run(rig, args.model, args.play_seconds) for _ in range(args.runs)]
-    finally:
-        rig.close()
-        if server:
-            server.terminate()
+    with jack_server("jazzd-bench"):
+        rig = Rig("bench-rig")  # the synth: a JACK client doing nothing else
+        try:
+            runs = [one_run(rig, args.model, args.play_seconds) for _ in range(args.runs)]
+        finally:
+            rig.close()
     print(
         json.dumps(
             {

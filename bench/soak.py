@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import threading
@@ -30,6 +29,7 @@ from jazzd.engine import Engine
 from jazzd.listen import ChordTracker, Controls, Keyboard, ProgressionChords
 from jazzd.perform import Feel, Performer
 from jazzd.realize import Soloist
+from jazzd.rig import jack_server
 from jazzd.scheduler import Scheduler
 
 CHORDS = [(36, 40, 43, 46), (41, 45, 48, 51), (38, 41, 45, 48), (43, 47, 50, 53), (42, 46, 49, 52)]
@@ -143,14 +143,14 @@ def feed(keys, events: list[tuple[int, list[int]]], rate: int, ahead: float = 0.
 
 
 def real_jack(minutes: float, model: str | None, seed: int, flood_minutes: float = 0.0) -> dict:
-    from rig import Rig, hanging, is_note_on, start_jack
+    with jack_server("jazzd-soak"):
+        return _real_jack(minutes, model, seed, flood_minutes)
 
+
+def _real_jack(minutes: float, model: str | None, seed: int, flood_minutes: float) -> dict:
     from jazzd.ports import Input, Output, PortLister
+    from jazzd.rig import Rig, hanging, is_note_on
 
-    server = None
-    if "JACK_DEFAULT_SERVER" not in os.environ:
-        os.environ.update(JACK_DEFAULT_SERVER="jazzd-soak", JACK_NO_START_SERVER="1")
-        server = start_jack("jazzd-soak")
     rig = Rig("soak-rig")  # the receiver (and the flood's keyboard): a JACK client doing nothing else
     synth = rig.synth("soak-synth")
     lister = PortLister("jack")
@@ -207,9 +207,6 @@ def real_jack(minutes: float, model: str | None, seed: int, flood_minutes: float
     arrived = [e.data for e in synth.received]
     rig_late = rig.call(op="now")["late"]
     rig.close()
-    if server is not None:  # ours: do not leave it running
-        server.terminate()
-        server.wait()
     return {
         "mode": "jack",
         "minutes": minutes,

@@ -33,6 +33,13 @@ def positive_float(text: str) -> float:
     return value
 
 
+def probability(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, not {text}")
+    return value
+
+
 def _selection(args: argparse.Namespace) -> MidiSelection:
     """The MIDI track/window choice from flags, on top of a preset when one is named."""
     base = SEED_PRESET if args.preset == "seed" else MidiSelection()
@@ -186,29 +193,44 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _timing_line(run: dict) -> str:
+    if run["run"] == "input":
+        return (
+            f"input     {run['messages_sent']} messages at {run['rate_per_s']}/s: "
+            f"{run['handled_in_order']} handled in order, {run['missing']} missing, "
+            f"{run['invented']} invented ({run['xruns']} JACK xruns)"
+        )
+    delivery = (
+        f"{run['messages_sent']} sent, {run['messages_missing']} missing, "
+        f"{run['messages_invented']} invented, {len(run['hanging_at_receiver'])} hanging "
+        f"({run['xruns']} JACK xruns)"
+    )
+    if run["run"] == "clock":
+        off = run["offset_from_grid"]
+        return (
+            f"clock     {run['bpm']:g} bpm, {run['ticks_dropped']} of {24 * run['beats']} ticks dropped: "
+            f"{100 * run['within_2ms']:.1f}% of {run['onsets']} onsets within 2 ms of the master's grid, "
+            f"offset p50 {off['p50_ms']:.3f} max {off['max_ms']:.3f} ms, "
+            f"{run['notes_after_stop']} after Stop; {delivery}"
+        )
+    rx, tx = run["at_receiver"], run["at_sender"]
+    return (
+        f"internal  {run['bpm']:g} bpm {'busy' if run['busy_core'] else 'idle'}: lateness at the receiver "
+        f"p50 {rx['p50_ms']:.3f} p99 {rx['p99_ms']:.3f} max {rx['max_ms']:.3f} ms, at the sender "
+        f"p50 {tx['p50_ms']:.3f} p99 {tx['p99_ms']:.3f} max {tx['max_ms']:.3f} ms; {delivery}"
+    )
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from jazzd.bench import run_bench
 
     if args.timing:
-        from jazzd.bench import bench_timing
+        from jazzd.timing import bench_timing
 
-        runs = [
-            bench_timing(args.model, bpm, args.seconds, busy, port)
-            for port in args.port
-            for bpm in args.bpm
-            for busy in (False, True)
-        ]
-        if args.json:
-            print(json.dumps(runs, indent=1))
-            return 0
-        for r in runs:
-            late, react = r["lateness"], r["chord_to_note"]
-            print(
-                f"{r['port']:9} {r['bpm']:5g} bpm {'busy' if r['busy_core'] else 'idle'}  lateness "
-                f"p50 {late['p50_ms']:.3f} p99 {late['p99_ms']:.3f} max {late['max_ms']:.3f} ms  "
-                f"skipped {r['skipped']}  chord→note p50 {react['p50_ms']:.1f} ms  "
-                f"({r['messages_sent']} sent, {r['messages_received']} received)"
-            )
+        runs = bench_timing(
+            args.model, args.seed, args.bpm, args.seconds, args.beats, args.drop, args.input_messages
+        )
+        print(json.dumps(runs, indent=1) if args.json else "\n".join(map(_timing_line, runs)))
         return 0
     report = run_bench(args.model, tokens=args.tokens, seed=args.seed)
     if args.json:
@@ -244,7 +266,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         "top_p": args.top_p,
         "virtual": args.virtual or None,
         "mode": args.mode,
-        "sent_log": args.sent_log,
+        "midi_log": args.midi_log,
     }
 
     return play(lambda: build_options(args.config, overrides))
@@ -293,10 +315,10 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
     play.add_argument("--mode", choices=["solo", "trade", "answer"], help="solo (default), trade or answer")
     play.add_argument("--virtual", action="store_true", help="create virtual ports named --port/--input")
     play.add_argument(
-        "--sent-log",
+        "--midi-log",
         metavar="FILE",
-        help="write every message sent, with the time it was due, to FILE (JSON lines): "
-        "for judging timing at a receiver",
+        help="write every message sent (with the time it was due) and received (with its arrival "
+        "time) to FILE, as JSON lines: for judging timing at a receiver",
     )
     add_model_options(play, defaults=False)
 
@@ -443,16 +465,18 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--timing",
         action="store_true",
-        help="scheduler lateness and chord-to-note reaction instead of token speed",
+        help="instead of token speed: the real player on JACK, measured at a receiver (needs jackd)",
     )
-    bench.add_argument("--bpm", type=positive_float, nargs="+", default=[120.0, 240.0], metavar="B")
-    bench.add_argument("--seconds", type=positive_float, default=30.0, metavar="S", help="per timing run")
     bench.add_argument(
-        "--port",
-        nargs="+",
-        choices=["recording", "jack"],
-        default=["recording", "jack"],
-        help="jack needs a running JACK server",
+        "--bpm", type=positive_float, nargs="+", default=[200.0], metavar="B", help="internal clock runs"
+    )
+    bench.add_argument("--seconds", type=positive_float, default=30.0, metavar="S", help="per internal run")
+    bench.add_argument("--beats", type=positive_int, default=64, metavar="N", help="MIDI clock runs' length")
+    bench.add_argument(
+        "--drop", type=probability, default=0.01, metavar="P", help="share of clock ticks dropped (0.01)"
+    )
+    bench.add_argument(
+        "--input-messages", type=positive_int, default=10000, metavar="N", help="into the input, 1,000/s"
     )
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=cmd_bench)

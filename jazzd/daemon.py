@@ -64,7 +64,7 @@ class PlayOptions:
     register: tuple[int, int] = DEFAULT_REGISTER
     controls: Controls = field(default_factory=Controls)
     lookahead: float = 0.5
-    sent_log: str | None = None  # a file: every message sent, with its due time (JSON lines)
+    midi_log: str | None = None  # a file: every message sent and received, timed (JSON lines)
 
 
 class _Notifier:
@@ -92,22 +92,25 @@ class _Notifier:
 notify = _Notifier()  # READY / WATCHDOG / STATUS / RELOADING / STOPPING; no-op outside systemd
 
 
-class SentLog:
-    """Every message sent, with the perf_counter time it was due (None: at once) and the port,
-    so a test or a bench can hold what a receiver heard against it. The timing thread only
-    appends; the main thread writes the lines out."""
+class MidiLog:
+    """Every message sent (the perf_counter time it was due, None for at once, and the time the
+    send returned) and every message received (its arrival time), with the port: so a test or a
+    bench can hold what a receiver heard against what jazzd sent, and what a sender sent against
+    what jazzd heard. The timing and input threads only append; the main thread writes."""
 
     def __init__(self, path: str):
         self._file = open(path, "w", encoding="utf-8")  # noqa: SIM115 — closed by close()
-        self._pending: deque[tuple[float | None, list[int], str]] = deque()
+        self._pending: deque[dict] = deque()
 
-    def record(self, message: mido.Message, due: float | None, port: str | None) -> None:
-        self._pending.append((due, message.bytes(), port or ""))
+    def sent(self, message: mido.Message, due: float | None, sent: float, port: str | None) -> None:
+        self._pending.append({"dir": "out", "due": due, "t": sent, "data": message.bytes(), "port": port})
+
+    def received(self, message: mido.Message, arrived: float, port: str | None) -> None:
+        self._pending.append({"dir": "in", "due": None, "t": arrived, "data": message.bytes(), "port": port})
 
     def write(self) -> None:
         while self._pending:
-            due, data, port = self._pending.popleft()
-            self._file.write(json.dumps({"due": due, "data": data, "port": port}) + "\n")
+            self._file.write(json.dumps(self._pending.popleft()) + "\n")
         self._file.flush()
 
     def close(self) -> None:
@@ -130,9 +133,9 @@ class Player:
         else:
             self.clock = InternalClock(options.bpm, now=self.now)
         self.output = Output(options.port, options.midi_api, virtual=options.virtual)
-        self.sent_log = SentLog(options.sent_log) if options.sent_log else None
+        self.midi_log = MidiLog(options.midi_log) if options.midi_log else None
         self.scheduler = Scheduler(self.clock, self._send)
-        if self.sent_log is not None:  # otherwise the timing path makes no call for it
+        if self.midi_log is not None:  # otherwise the timing path makes no call for it
             self.scheduler.on_sent = self._record
         self.chords = ChordTracker(self.progression)
         self.keyboard = Keyboard(
@@ -167,6 +170,8 @@ class Player:
 
     def _receive(self, message: mido.Message, t: float) -> None:
         """The input callback: clock messages to the clock, the rest to the keyboard."""
+        if self.midi_log is not None:
+            self.midi_log.received(message, t, self.input.name)
         if message.type in CLOCK_MESSAGES:
             if isinstance(self.clock, MidiClockFollower):
                 self.clock.on_message(message.type, t, getattr(message, "pos", 0))
@@ -218,8 +223,8 @@ class Player:
             raise
 
     def _record(self, message: mido.Message, due: float | None) -> None:
-        if self.sent_log is not None:
-            self.sent_log.record(message, due, self.output.name)
+        if self.midi_log is not None:
+            self.midi_log.sent(message, due, self.now(), self.output.name)
 
     # -- ports ---------------------------------------------------------------------------------
 
@@ -293,8 +298,8 @@ class Player:
                 self.input.close()
             self.output.close()
             lister.close()
-            if self.sent_log is not None:
-                self.sent_log.close()
+            if self.midi_log is not None:
+                self.midi_log.close()
 
     def _heartbeat(self):
         """WATCHDOG pings from the timing loop itself, at most every half second."""
@@ -337,8 +342,8 @@ class Player:
             if t >= next_watch:
                 next_watch = t + WATCH_SECONDS
                 self._watch(lister)
-            if self.sent_log is not None:
-                self.sent_log.write()
+            if self.midi_log is not None:
+                self.midi_log.write()
             stop.wait(STEP_SECONDS)
 
     def _watch(self, lister: PortLister) -> None:

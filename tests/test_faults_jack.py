@@ -7,7 +7,9 @@ import random
 import signal
 import time
 
-from jackrig import ALL_NOTES_OFF, CC, hanging, judge, start_jazzd, stop, wait_for
+from jackrig import judge, start_jazzd
+
+from jazzd.rig import ALL_NOTES_OFF, CC, hanging
 
 
 def test_synth_unplugged_and_replugged_at_random_moments(rig, tmp_path):
@@ -16,21 +18,21 @@ def test_synth_unplugged_and_replugged_at_random_moments(rig, tmp_path):
     proc = start_jazzd("--port", "flaky", "--bpm", "220", tmp=tmp_path)
     reconnects = []
     try:
-        wait_for(proc, "output port")
+        proc.wait_for("output port")
         for _ in range(3):
             time.sleep(rng.uniform(0.6, 1.6))  # mid-phrase
             synth.unplug()
-            wait_for(proc, "vanished")
+            proc.wait_for("vanished")
             time.sleep(rng.uniform(1.2, 2.0))  # a USB synth takes a second to come back
             before = len(synth.received)
             synth.plug()
-            wait_for(proc, "output port back")
+            proc.wait_for("output port back")
             time.sleep(0.3)
             first = synth.received[before]
             reconnects.append((first.t - synth.plugged_at, first.data))
         time.sleep(1.0)
     finally:
-        code, _ = stop(proc)
+        code, _ = proc.stop()
         time.sleep(0.2)
     judge(proc, synth, exact=False)
     assert code == 0
@@ -45,18 +47,18 @@ def test_keyboard_unplugged_keeps_the_chord_and_comes_back(rig, tmp_path):
         "--port", "kb-synth", "--input", "kb-keys", "--bpm", "220", "--chords", "| C7 |", tmp=tmp_path
     )
     try:
-        wait_for(proc, "input port")
+        proc.wait_for("input port")
         keys.chord([42, 46, 49, 52])
         keys.chord([42, 46, 49, 52], on=False)
         time.sleep(0.5)
         keys.close()
-        wait_for(proc, f"input port {keys.port!r} vanished")
+        proc.wait_for(f"input port {keys.port!r} vanished")
         time.sleep(0.8)
         keys = rig.keys("kb-keys")
-        wait_for(proc, "input port back")
+        proc.wait_for("input port back")
         time.sleep(0.5)
     finally:
-        code, _ = stop(proc)
+        code, _ = proc.stop()
         time.sleep(0.2)
     judge(proc, synth)
     assert code == 0 and len(synth.notes_on()) > 10
@@ -67,7 +69,7 @@ def test_clock_that_stops_mid_note_silences_and_garbage_is_ignored(rig, tmp_path
     proc = start_jazzd("--port", "clk-synth", "--input", "clk-keys", "--clock", "midi", tmp=tmp_path)
     per_tick = rig.rate * 60 / 180 / 24
     try:
-        wait_for(proc, "input port")
+        proc.wait_for("input port")
         rng = random.Random(5)
         first = rig.frame() + rig.rate // 5
         events = [(first - 48, [0xFA])]
@@ -80,10 +82,10 @@ def test_clock_that_stops_mid_note_silences_and_garbage_is_ignored(rig, tmp_path
                 events.append((at + 200, [0xF0, 0x7D, *[rng.randrange(128) for _ in range(20)], 0xF7]))
         keys.schedule(events)  # then the clock source dies: no Stop
         last_tick = first + round((24 * 8 - 1) * per_tick)
-        wait_for(proc, "MIDI clock lost")
+        proc.wait_for("MIDI clock lost")
         time.sleep(0.3)
     finally:
-        code, _ = stop(proc)
+        code, _ = proc.stop()
         time.sleep(0.2)
     judge(proc, synth)
     assert code == 0
@@ -97,14 +99,14 @@ def test_clock_that_stops_mid_note_silences_and_garbage_is_ignored(rig, tmp_path
 def test_killed_player_restarted_cleans_up(rig, tmp_path):
     synth = rig.synth("kill-synth")
     proc = start_jazzd("--port", "kill-synth", "--bpm", "240", tmp=tmp_path)
-    wait_for(proc, "output port")
+    proc.wait_for("output port")
     time.sleep(1.2)
     proc.send_signal(signal.SIGKILL)  # no chance to clean up: notes may hang ...
     proc.wait()
     restarted = start_jazzd("--port", "kill-synth", "--bpm", "240", tmp=tmp_path)  # ... until restarted
-    wait_for(restarted, "output port")
+    restarted.wait_for("output port")
     time.sleep(0.8)
-    code, _ = stop(restarted)
+    code, _ = restarted.stop()
     time.sleep(0.2)
     assert code == 0 and hanging(e.data for e in synth.received) == set()
 
@@ -115,14 +117,14 @@ def test_signals_at_random_moments(rig, tmp_path):
     tried = 0
     for _ in range(4):
         proc = start_jazzd("--port", "sig-synth", "--bpm", "260", tmp=tmp_path)
-        wait_for(proc, "output port")
+        proc.wait_for("output port")
         for _ in range(rng.randint(0, 2)):
             time.sleep(rng.uniform(0.1, 0.8))
             proc.send_signal(signal.SIGHUP)
-            wait_for(proc, "output port")
+            proc.wait_for("output port")
             tried += 1
         time.sleep(rng.uniform(0.05, 0.9))
-        code, took = stop(proc, rng.choice([signal.SIGTERM, signal.SIGINT]))
+        code, took = proc.stop(rng.choice([signal.SIGTERM, signal.SIGINT]))
         tried += 1
         assert code == 0 and took < 1.0
         time.sleep(0.1)
@@ -136,7 +138,7 @@ def test_input_flood_keeps_time(rig, tmp_path):
     proc = start_jazzd("--port", "flood-synth", "--input", "flood-keys", "--bpm", "200", tmp=tmp_path)
     rng = random.Random(1)
     try:
-        wait_for(proc, "input port")
+        proc.wait_for("input port")
         first = rig.frame() + rig.rate // 5
         events = []
         for i in range(30_000):  # 3 s of random channel messages, not on the control numbers
@@ -148,7 +150,7 @@ def test_input_flood_keeps_time(rig, tmp_path):
         keys.schedule(events)
         time.sleep(4.0)
     finally:
-        code, took = stop(proc)
+        code, took = proc.stop()
         time.sleep(0.2)
     judge(proc, synth)
     assert code == 0 and took < 1.0
@@ -162,21 +164,21 @@ def test_synth_and_keyboard_unplugged_together(rig, tmp_path):
     synth, keys = rig.synth("both-synth"), rig.keys("both-keys")
     proc = start_jazzd("--port", "both-synth", "--input", "both-keys", "--bpm", "220", tmp=tmp_path)
     try:
-        wait_for(proc, "input port")
+        proc.wait_for("input port")
         time.sleep(0.9)
         synth.unplug()
         keys.close()
-        wait_for(proc, "vanished")
+        proc.wait_for("vanished")
         time.sleep(1.5)
         keys = rig.keys("both-keys")
         before = len(synth.received)
         synth.plug()
-        wait_for(proc, "output port back")
-        wait_for(proc, "input port back")
+        proc.wait_for("output port back")
+        proc.wait_for("input port back")
         keys.chord([42, 46, 49, 52])
         time.sleep(1.0)
     finally:
-        code, _ = stop(proc)
+        code, _ = proc.stop()
         time.sleep(0.2)
     judge(proc, synth, exact=False)
     assert code == 0

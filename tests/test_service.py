@@ -14,7 +14,9 @@ import time
 from pathlib import Path
 
 import pytest
-from jackrig import hanging, start_jazzd, stop, wait_for
+from jackrig import start_jazzd
+
+from jazzd.rig import hanging
 
 UNIT = Path(__file__).resolve().parents[1] / "systemd" / "jazzd.service"
 INSTALLED = "/opt/jazzd/bin/jazzd"
@@ -88,7 +90,7 @@ def test_ready_watchdog_stopping_arrive(rig, tmp_path, monkeypatch):
     try:
         notify.collect(3.0)
     finally:
-        code, _ = stop(proc)
+        code, _ = proc.stop()
         notify.collect(0.5)
     states = notify.states()
     assert code == 0
@@ -106,22 +108,22 @@ def test_sighup_reloads_without_leaving_notes_hanging(rig, tmp_path):
     synth = rig.synth("hup-synth")
     proc = start_jazzd("--config", str(config))
     try:
-        wait_for(proc, "output port")
+        proc.wait_for("output port")
         time.sleep(1.0)
         config.write_text(config.read_text().replace("bpm = 240", "bpm = 180"))
         proc.send_signal(signal.SIGHUP)
-        wait_for(proc, "configuration reloaded")
-        wait_for(proc, "output port")
+        proc.wait_for("configuration reloaded")
+        proc.wait_for("output port")
         time.sleep(1.0)
         config.write_text(config.read_text().replace("bpm = 180", "bpm = 9000"))
         proc.send_signal(signal.SIGHUP)
-        lines = wait_for(proc, "configuration not reloaded")
-        assert "key 'clock.bpm' must be" in lines[-1]
-        wait_for(proc, "output port")
+        line = proc.wait_for("configuration not reloaded")
+        assert "key 'clock.bpm' must be" in line
+        proc.wait_for("output port")
         time.sleep(0.8)
         assert proc.poll() is None
     finally:
-        code, _ = stop(proc)
+        code, _ = proc.stop()
         time.sleep(0.2)
     assert code == 0 and len(synth.notes_on()) >= 10
     assert hanging(e.data for e in synth.received) == set()
@@ -135,10 +137,10 @@ def test_a_notify_socket_nobody_reads_never_stalls_the_timing(rig, tmp_path, mon
     synth = rig.synth("deaf-synth")
     proc = start_jazzd("--port", "deaf-synth", "--bpm", "240")
     try:
-        wait_for(proc, "output port")
+        proc.wait_for("output port")
         time.sleep(7.0)
     finally:
-        code, took = stop(proc)
+        code, took = proc.stop()
         time.sleep(0.2)
         sock.close()
     ons = [e.t for e in synth.notes_on()]

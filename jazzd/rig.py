@@ -1,16 +1,26 @@
-"""The measuring rig: a synth and a keyboard / clock source on JACK that cannot lie.
+"""The measuring rig: a synth and a keyboard / clock source on JACK that cannot lie, and jazzd
+run as a real process against it.
 
-They are ports of one JACK client in a process of its own (`rig_client.py`) that does nothing
-else: it writes events at exact frames and timestamps what it receives by frame and by
-perf_counter's clock. Used by the end-to-end tests (tests/jackrig.py) and the JACK soak.
-python-rtmidi's input callback is not used to receive: in a busy process it loses and corrupts
-messages (docs/ARCHITECTURE.md).
+The synth and keyboard are ports of one JACK client in a process of its own (`rig_client.py`)
+that does nothing else: it writes events at exact frames and timestamps what it receives by frame
+and by perf_counter's clock. python-rtmidi's input callback is not used to receive: in a busy
+process it loses and corrupts messages (docs/ARCHITECTURE.md). jazzd runs with `--midi-log`, so
+what arrived can be held against what it says it sent, message by message.
+
+Used by `jazzd bench --timing` (timing.py), the end-to-end tests (tests/jackrig.py) and the
+JACK soak. Needs the JACK-Client package (`pip install 'jazzd[bench]'`) and jackd.
 """
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import json
+import os
+import queue
 import random
+import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -51,6 +61,25 @@ def start_jack(name: str, timeout: float = 10.0) -> subprocess.Popen:
             time.sleep(0.1)
 
 
+@contextlib.contextmanager
+def jack_server(name: str):
+    """The JACK server named by JACK_DEFAULT_SERVER if one is, else a private one named `name`
+    (stopped on the way out); every client started meanwhile finds it by the environment."""
+    if "JACK_DEFAULT_SERVER" in os.environ:
+        yield os.environ["JACK_DEFAULT_SERVER"]
+        return
+    if shutil.which("jackd") is None:
+        raise RuntimeError("jackd is not installed (apt-get install jackd2)")
+    server = start_jack(name)
+    os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
+    try:
+        yield name
+    finally:
+        del os.environ["JACK_DEFAULT_SERVER"], os.environ["JACK_NO_START_SERVER"]
+        server.terminate()
+        server.wait(timeout=10)
+
+
 NOTE_ON, NOTE_OFF, CC, ALL_NOTES_OFF = 0x90, 0x80, 0xB0, 123
 
 
@@ -88,6 +117,12 @@ class Rig:
 
     def frame(self) -> int:
         return self.call(op="now")["frame"]
+
+    def xruns(self) -> list[int]:
+        """The frames of JACK's xruns so far (cycles some client of the graph did not finish in
+        time): what was in flight then may be lost or read twice, whoever sent it, and the
+        dummy driver's frames slip against the wall clock."""
+        return self.call(op="now")["xruns"]
 
     def synth(self, name: str = "synth") -> Synth:
         return Synth(self, name)
@@ -175,6 +210,34 @@ class Keys:
         self.rig.call(op="remove", name=self.name)
 
 
+def mixed_input(first: int, frames_apart: int, count: int, seed: int = 0) -> list[tuple[int, list[int]]]:
+    """Notes, a control jazzd maps to nothing (CC 20) and clock ticks, in turn, at exact frames:
+    what a keyboard and a drum machine send together."""
+    rng = random.Random(seed)
+    events = []
+    pitch = 60
+    for i in range(count):
+        if i % 4 == 0:
+            pitch = rng.randrange(36, 96)
+            data = [NOTE_ON, pitch, rng.randrange(1, 128)]
+        else:
+            data = [[CC, 20, rng.randrange(128)], [NOTE_OFF, pitch, 0], [0xF8]][i % 4 - 1]
+        events.append((first + i * frames_apart, data))
+    return events
+
+
+def grid_offsets(frames: list[int], first: int, per_step: float, rate: int) -> list[float]:
+    """Each frame's distance, in seconds, from the nearest point of a grid (frame `first`, one
+    point every `per_step` frames)."""
+    return [((f - first) - round((f - first) / per_step) * per_step) / rate for f in frames]
+
+
+def away_from_xruns(frames: list[int], xruns: list[int], rate: int, window: float = 0.25) -> list[int]:
+    """The frames not within `window` seconds of an xrun: where the dummy driver's frames kept
+    pace with the wall clock, so an onset judged in frames means what it says."""
+    return [f for f in frames if all(abs(f - x) > window * rate for x in xruns)]
+
+
 def is_note_on(data: list[int]) -> bool:
     return data[0] & 0xF0 == NOTE_ON and data[2] > 0
 
@@ -194,3 +257,75 @@ def hanging(messages) -> set[int]:
         elif data[0] & 0xF0 == CC and data[1] == ALL_NOTES_OFF:
             sounding = {s for s in sounding if s[0] != data[0] & 0x0F}
     return {note for _, note in sounding}
+
+
+# -- jazzd as a real process -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Logged:
+    """One line of jazzd's --midi-log: times in perf_counter seconds."""
+
+    dir: str  # "out": sent, "in": received
+    due: float | None  # when a sent message was due (None: sent at once)
+    t: float  # when the send returned, or when a received message arrived
+    data: list[int]
+    port: str | None
+
+
+class Jazzd(subprocess.Popen):
+    """`jazzd` run as a real process with --midi-log; its log lines are read by a thread."""
+
+    def __init__(self, *args: str, log_dir: Path, env: dict | None = None):
+        self.midi_log = Path(log_dir) / f"midi-{time.monotonic_ns()}.jsonl"
+        super().__init__(
+            [sys.executable, "-m", "jazzd", "--midi-log", str(self.midi_log), *args],
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.log: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.stderr:
+            self.log.append(line)
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        """The next log line that contains `text`; TimeoutError (with the log) if none comes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self._lines.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            if text in line:
+                return line
+        raise TimeoutError(f"jazzd never logged {text!r}: {''.join(self.log)}")
+
+    def stop(self, signum: int = signal.SIGTERM) -> tuple[int, float]:
+        """Signal jazzd; returns (exit code, seconds it took to exit)."""
+        sent = time.perf_counter()
+        self.send_signal(signum)
+        code = self.wait(timeout=10)
+        return code, time.perf_counter() - sent
+
+    def logged(self, direction: str = "out", port: str | None = None) -> list[Logged]:
+        """What jazzd says it sent ("out") or received ("in"), in order, on `port` (any)."""
+        lines = self.midi_log.read_text().splitlines() if self.midi_log.exists() else []
+        entries = [Logged(**json.loads(line)) for line in lines]
+        return [e for e in entries if e.dir == direction and (port is None or e.port == port)]
+
+
+def match(sent: list[list[int]], arrived: list[list[int]]) -> list[tuple[int, int]]:
+    """Index pairs (sent, arrived) of the longest in-order matching of two lists of messages'
+    bytes: what is left out on either side went missing or was invented."""
+    blocks = difflib.SequenceMatcher(
+        a=[tuple(data) for data in sent], b=[tuple(data) for data in arrived], autojunk=False
+    ).get_matching_blocks()
+    return [(i + k, j + k) for i, j, n in blocks for k in range(n)]

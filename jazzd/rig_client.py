@@ -13,7 +13,8 @@ Commands are JSON lines on stdin, one JSON answer line each on stdout:
   {"op": "sink", "name": N}          register an input port (a synth)
   {"op": "source", "name": N}        register an output port (a keyboard, a clock)
   {"op": "remove", "name": N}        unregister a port (unplug it)
-  {"op": "now"}                      {"frame": F, "rate": R, "period": P, "late": events written late}
+  {"op": "now", "since": I}          {"frame": F, "rate": R, "period": P, "late": events written late,
+                                      "xruns": [frames of xruns from the I-th on]}
   {"op": "send", "name": N, "events": [[frame or null, [bytes]], ...]}   null: next cycle
   {"op": "received", "name": N, "since": I}   {"events": [[frame, seconds, [bytes]], ...]}
   {"op": "quit"}
@@ -48,7 +49,9 @@ class RigClient:
         self._sources: tuple = ()
         self._seq = itertools.count()
         self.late = 0  # events written after their frame (the rig fell behind): reported by "now"
+        self.xruns: list[int] = []  # frames of cycles some client did not finish in time
         self.client.set_process_callback(self.process)
+        self.client.set_xrun_callback(self._xrun)
         self.client.activate()
 
     def process(self, frames: int) -> None:
@@ -72,6 +75,9 @@ class RigClient:
                 heapq.heappop(heap)
                 if frame < start:
                     self.late += 1
+
+    def _xrun(self, delayed_usecs: float) -> None:
+        self.xruns.append(self.client.frame_time)
 
     def _snapshot(self) -> None:
         self._sinks = tuple(self.sinks.values())
@@ -102,6 +108,7 @@ class RigClient:
                 "rate": self.client.samplerate,
                 "period": self.client.blocksize,
                 "late": self.late,
+                "xruns": self.xruns[command.get("since", 0) :],
             }
         if op == "send":
             incoming = self.sources[name][2]
