@@ -26,6 +26,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seed_number(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number 0 or more, not {text}")
+    return value
+
+
 def positive_float(text: str) -> float:
     value = float(text)
     if not value > 0 or value == float("inf"):
@@ -329,7 +336,7 @@ def add_model_options(parser, defaults: bool = True) -> None:
         "--model", metavar="M", help="a shipped model's name or an .onnx path (default wjazzd)"
     )
     parser.add_argument(
-        "--seed", type=int, default=0 if defaults else None, metavar="S", help="random seed (0)"
+        "--seed", type=seed_number, default=0 if defaults else None, metavar="S", help="random seed (0)"
     )
     parser.add_argument(
         "--temperature",
@@ -405,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --metric-phase, also whether each token is the first over a new chord (wjazzd: on)",
     )
     train.add_argument("--min-count", type=int, metavar="N", help="keep tokens seen at least N times")
-    train.add_argument("--seed", type=int, metavar="S")
+    train.add_argument("--seed", type=seed_number, metavar="S")
     train.add_argument("--work-dir", default="runs", help="where weights and history go (default runs/)")
     train.add_argument("--out-dir", default="models", help="where the ONNX model goes (default models/)")
     train.add_argument("--no-export", action="store_true", help="train only")
@@ -443,7 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument(
         "--training", action="store_true", help="evaluate the models' training solos (to compare runs)"
     )
-    evaluate.add_argument("--seed", type=int, default=0, metavar="S")
+    evaluate.add_argument("--seed", type=seed_number, default=0, metavar="S")
     evaluate.add_argument(
         "--takes",
         type=positive_int,
@@ -461,7 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", metavar="M", help="a shipped model's name or an .onnx path (default wjazzd)"
     )
     bench.add_argument("--tokens", type=positive_int, default=20000, metavar="N", help="tokens to time")
-    bench.add_argument("--seed", type=int, default=0, metavar="S")
+    bench.add_argument("--seed", type=seed_number, default=0, metavar="S")
     bench.add_argument(
         "--timing",
         action="store_true",

@@ -14,8 +14,9 @@ from typing import Any
 
 from jazzd.chords import parse_progression
 from jazzd.daemon import PlayOptions
-from jazzd.errors import ChordError, JazzdError
+from jazzd.errors import ChordError, JazzdError, ModelError
 from jazzd.listen import Controls
+from jazzd.modelfile import load_model_files
 from jazzd.perform import MODES
 
 if sys.version_info >= (3, 11):
@@ -45,6 +46,11 @@ def _between(low: float, high: float):
     return lambda v: low <= v <= high
 
 
+def _model(value: str) -> bool:
+    load_model_files(value)  # a ModelError says what is wrong with it
+    return True
+
+
 def _progression(value: str) -> bool:
     try:
         parse_progression(value)
@@ -62,7 +68,7 @@ KEYS: dict[str, Key] = {
     "clock.source": Key("clock", str, '"internal" or "midi"', lambda v: v in ("internal", "midi")),
     "clock.bpm": Key("bpm", (int, float), "a number of beats per minute, 20-400", _between(20, 400)),
     "clock.swing": Key("swing", (int, float), "a ratio 0.5 (straight) to 0.75", _between(0.5, 0.75)),
-    "solo.model": Key("model", str, "a shipped model's name or an .onnx path"),
+    "solo.model": Key("model", str, "a shipped model's name or an .onnx path with its sidecar", _model),
     "solo.chords": Key("chords", str, 'a progression like "| Dm7 G7 | Cmaj7 | % |"', _progression),
     "solo.temperature": Key("temperature", (int, float), "a number 0.05-3", _between(0.05, 3)),
     "solo.top_p": Key("top_p", (int, float), "a number above 0, at most 1", lambda v: 0 < v <= 1),
@@ -93,6 +99,18 @@ KEYS: dict[str, Key] = {
 }
 
 
+def _problem(spec: Key, value: Any) -> str | None:
+    """What is wrong with `value` for `spec` ("must be ..."), or None."""
+    ok_type = isinstance(value, spec.kind) and not (isinstance(value, bool) and spec.kind is not bool)
+    try:
+        if ok_type and (spec.check is None or spec.check(value)):
+            return None
+        reason = ""
+    except ModelError as exc:
+        reason = f" ({exc})"
+    return f"must be {spec.allowed}, not {value!r}{reason}"
+
+
 def _flatten(data: dict, path: Path, prefix: str = "") -> dict[str, Any]:
     flat = {}
     for name, value in data.items():
@@ -121,14 +139,26 @@ def read_config(path: Path) -> dict[str, Any]:
         if spec is None:
             problems.append(f"{path}: unknown key {key!r} (known keys: {', '.join(KEYS)})")
             continue
-        ok_type = isinstance(value, spec.kind) and not (isinstance(value, bool) and spec.kind is not bool)
-        if not ok_type or (spec.check is not None and not spec.check(value)):
-            problems.append(f"{path}: key {key!r} must be {spec.allowed}, not {value!r}")
+        problem = _problem(spec, value)
+        if problem:
+            problems.append(f"{path}: key {key!r} {problem}")
             continue
         values[spec.field] = value
     if problems:
         raise ConfigError("\n".join(problems))  # one line for each bad key
     return values
+
+
+def _check_flags(overrides: dict[str, Any]) -> None:
+    """Command-line values obey the config's ranges: one line for each bad flag."""
+    by_field = {spec.field: spec for spec in KEYS.values()}
+    problems = [
+        f"--{name.replace('_', '-')} {problem}"
+        for name, value in overrides.items()
+        if name in by_field and (problem := _problem(by_field[name], value))
+    ]
+    if problems:
+        raise ConfigError("\n".join(problems))
 
 
 def build_options(config_path: str | None, overrides: dict[str, Any]) -> PlayOptions:
@@ -138,7 +168,9 @@ def build_options(config_path: str | None, overrides: dict[str, Any]) -> PlayOpt
         values = read_config(Path(config_path))
     elif SYSTEM_CONFIG.is_file():
         values = read_config(SYSTEM_CONFIG)
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    _check_flags(overrides)
+    values.update(overrides)
     controls = {k.split(".", 1)[1]: values.pop(k) for k in list(values) if k.startswith("controls.")}
     if "input" in values and values["input"] == "":
         values["input"] = None

@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import os
+import select
 import signal
 import socket
 import threading
@@ -33,11 +34,15 @@ from jazzd.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
-STEP_SECONDS = 0.002  # how often the main thread generates ahead
+STEP_SECONDS = 0.01  # how often the main thread generates ahead (lookahead is 0.5 beat)
 START_LEAD = 0.1  # seconds from ports open to the first beat of the internal clock
 WATCH_SECONDS = 1.0  # how often the port list is checked for a vanished port
 RETRY_SECONDS = 0.5  # how often a missing port is looked for
 CLOCK_MESSAGES = {"clock", "start", "stop", "continue", "songpos"}
+PING_SECONDS = 0.5  # watchdog pings, from the main thread ...
+STALL_SECONDS = 2.0  # ... only while the timing thread went round its loop this recently
+FLUSH_SECONDS = 0.2  # how long a reconnect waits for the timing thread to silence the old port
+EX_SOFTWARE = 70  # the timing thread died: exit so that systemd restarts jazzd
 
 
 @dataclass
@@ -118,22 +123,74 @@ class MidiLog:
         self._file.close()
 
 
-class Player:
-    """One performance: `run` until `stop` is set; returns the exit code."""
+class Signals:
+    """SIGTERM, SIGINT and SIGHUP as their handler records them, for the main thread to act on.
 
-    def __init__(self, options: PlayOptions):
+    The handler only appends to a list, and Python's own C handler writes to a wakeup socket, so
+    `wait` returns at once. A handler that took a lock (an Event's `set`) could deadlock against
+    the very wait it interrupted, and one that cleared a flag could erase a signal."""
+
+    STOP = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self._received: list[int] = []
+        self._taken = 0
+        self._wakeup, self._wakeup_write = socket.socketpair()
+        for sock in (self._wakeup, self._wakeup_write):
+            sock.setblocking(False)
+
+    def install(self) -> None:
+        signal.set_wakeup_fd(self._wakeup_write.fileno(), warn_on_full_buffer=False)
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, self._record)
+
+    def _record(self, signum: int, frame) -> None:
+        self._received.append(signum)
+
+    def pending(self) -> bool:
+        return len(self._received) > self._taken
+
+    def take(self) -> list[int]:
+        """The signals not taken yet (one that lands meanwhile stays for the next take)."""
+        end = len(self._received)
+        taken, self._taken = self._received[self._taken : end], end
+        return taken
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to `seconds`, less if a signal comes; True if one is pending."""
+        if not self.pending():
+            select.select([self._wakeup], [], [], seconds)
+            with contextlib.suppress(BlockingIOError):
+                while self._wakeup.recv(64):
+                    pass
+        return self.pending()
+
+
+class Player:
+    """One performance: `run` until a signal comes; returns the exit code.
+
+    Built from `previous` (a reload), it keeps what the musician set live: the chord held, the
+    knobs' last values, a pause, and the MIDI clock it was following."""
+
+    def __init__(self, options: PlayOptions, previous: Player | None = None):
         self.options = options
         self.now = time.perf_counter
         self.engine = Engine(
             options.model, seed=options.seed, temperature=options.temperature, top_p=options.top_p
         )
         self.progression = ProgressionChords(options.chords)
-        if options.clock == "midi":
+        if previous is not None and _same_clock_input(previous.options, options):
+            self.clock = previous.clock  # the master runs on: no waiting for its next Start
+            self.clock.on_change = self._clock_changed
+        elif options.clock == "midi":
             self.clock = MidiClockFollower(now=self.now, on_change=self._clock_changed)
         else:
             self.clock = InternalClock(options.bpm, now=self.now)
         self.output = Output(options.port, options.midi_api, virtual=options.virtual)
-        self.midi_log = MidiLog(options.midi_log) if options.midi_log else None
+        if previous is not None:  # one log for the whole run of jazzd
+            self.midi_log = previous.midi_log
+        else:
+            self.midi_log = MidiLog(options.midi_log) if options.midi_log else None
         self.scheduler = Scheduler(self.clock, self._send)
         if self.midi_log is not None:  # otherwise the timing path makes no call for it
             self.scheduler.on_sent = self._record
@@ -162,6 +219,16 @@ class Player:
         )
         self.port_lost = threading.Event()
         self._clock_was_lost = False
+        self._timing: threading.Thread | None = None
+        self._pinged = -PING_SECONDS
+        if previous is not None:
+            self._take_over(previous)
+
+    def _take_over(self, previous: Player) -> None:
+        self.chords.take_over(previous.chords)
+        for action, value in previous.keyboard.knobs.items():
+            if action != "panic" and action in self.keyboard.actions:
+                self.keyboard.turn(action, value)
 
     # -- callbacks -----------------------------------------------------------------------------
 
@@ -193,7 +260,7 @@ class Player:
         def register(value: int) -> None:
             low, high = self.options.register
             width = high - low
-            low = round(36 + (96 - 36 - width) * value / 127)
+            low = min(max(round(36 + (96 - 36 - width) * value / 127), 0), 127 - width)
             self.soloist.register = (low, low + width)
 
         def start_stop(value: int) -> None:
@@ -228,10 +295,10 @@ class Player:
 
     # -- ports ---------------------------------------------------------------------------------
 
-    def _open(self, port: Output | Input, names_of, stop: threading.Event, what: str) -> bool:
-        """Open a port, waiting for it to appear (one log line); False if stopped first."""
+    def _open(self, port: Output | Input, names_of, signals: Signals, what: str) -> bool:
+        """Open a port, waiting for it to appear (one log line); False if a signal came first."""
         waiting = False
-        while not stop.is_set():
+        while not signals.pending():
             try:
                 name = port.open(names_of())
                 log.info("%s port: %s", what, name)
@@ -241,13 +308,28 @@ class Player:
                     log.warning("waiting: %s", exc)
                     notify(f"STATUS=waiting for {what} port {port.wanted!r}")
                     waiting = True
-            stop.wait(RETRY_SECONDS)
+            self._wait(signals, RETRY_SECONDS)
         return False
 
-    def _reconnect_output(self, lister: PortLister, stop: threading.Event) -> None:
-        self.scheduler.request_flush()  # forget what sounded there: nothing can be sent to it
+    def _wait(self, signals: Signals, seconds: float) -> None:
+        """The main thread's only way to wait: pings the watchdog while the timing path lives."""
+        signals.wait(seconds)
+        self._watchdog()
+
+    def _watchdog(self) -> None:
+        t = self.now()
+        if t - self._pinged < PING_SECONDS:
+            return
+        if self._timing is not None and t - self.scheduler.alive_at > STALL_SECONDS:
+            return  # the timing thread hangs: no ping, so that systemd's watchdog fires
+        self._pinged = t
+        notify("WATCHDOG=1")
+
+    def _reconnect_output(self, lister: PortLister, signals: Signals) -> None:
+        self.scheduler.request_flush()  # forget what sounded there, sending what can be sent
+        self.scheduler.wait_flushed(FLUSH_SECONDS)
         self.output.close()
-        if self._open(self.output, lister.outputs, stop, "output"):
+        if self._open(self.output, lister.outputs, signals, "output"):
             self._all_notes_off()
             self.port_lost.clear()
             log.info("output port back; playing on")
@@ -260,26 +342,31 @@ class Player:
 
     # -- the performance -----------------------------------------------------------------------
 
-    def run(self, stop: threading.Event) -> int:
+    def run(self, signals: Signals) -> int:
+        """Play until a signal comes (0), or until the timing thread dies (EX_SOFTWARE)."""
         lister = PortLister(self.options.midi_api)
         try:
             notify("READY=1")
-            if not self._open(self.output, lister.outputs, stop, "output"):
+            if not self._open(self.output, lister.outputs, signals, "output"):
                 return 0
             self._all_notes_off()
-            if self.input and not self._open(self.input, lister.inputs, stop, "input"):
+            if self.input and not self._open(self.input, lister.inputs, signals, "input"):
                 return 0
             self._status()
             if isinstance(self.clock, InternalClock):  # the line starts on the bar, from here
                 self.clock.start(0.0, at=self.now() + START_LEAD)
-            thread = threading.Thread(target=self.scheduler.run, args=(stop,), name="jazzd-scheduler")
-            self.scheduler.heartbeat = self._heartbeat()
-            thread.start()
+            stop = threading.Event()
+            self._timing = threading.Thread(target=self.scheduler.run, args=(stop,), name="jazzd-timing")
+            self.scheduler.alive_at = self.now()
+            self._timing.start()
             try:
-                self._loop(lister, stop)
+                self._loop(lister, signals)
             finally:
                 stop.set()
-                thread.join(timeout=2.0)
+                self._timing.join(timeout=2.0)
+            if self.scheduler.failure is not None:
+                log.error("the timing thread failed (%s); exiting", self.scheduler.failure)
+                return EX_SOFTWARE
             return 0
         finally:
             stats = self.scheduler.stats
@@ -299,19 +386,7 @@ class Player:
             self.output.close()
             lister.close()
             if self.midi_log is not None:
-                self.midi_log.close()
-
-    def _heartbeat(self):
-        """WATCHDOG pings from the timing loop itself, at most every half second."""
-        last = [0.0]
-
-        def beat() -> None:
-            t = self.now()
-            if t - last[0] >= 0.5:
-                last[0] = t
-                notify("WATCHDOG=1")
-
-        return beat
+                self.midi_log.write()
 
     def _status(self) -> None:
         if isinstance(self.clock, MidiClockFollower):
@@ -319,12 +394,12 @@ class Player:
         else:
             notify(f"STATUS=playing at {self.clock.tempo:g} bpm on {self.output.name}")
 
-    def _loop(self, lister: PortLister, stop: threading.Event) -> None:
+    def _loop(self, lister: PortLister, signals: Signals) -> None:
         next_watch = self.now() + WATCH_SECONDS
-        while not stop.is_set():
+        while not signals.pending() and self._timing.is_alive():
             t = self.now()
             if self.port_lost.is_set():
-                self._reconnect_output(lister, stop)
+                self._reconnect_output(lister, signals)
                 continue
             self.performer.step(t)
             if isinstance(self.clock, MidiClockFollower):
@@ -344,7 +419,7 @@ class Player:
                 self._watch(lister)
             if self.midi_log is not None:
                 self.midi_log.write()
-            stop.wait(STEP_SECONDS)
+            self._wait(signals, STEP_SECONDS)
 
     def _watch(self, lister: PortLister) -> None:
         """A vanished output starts reconnecting; a vanished input is reopened when it is back
@@ -360,6 +435,7 @@ class Player:
         if self.input.is_open and self.input.name not in inputs:
             log.warning("input port %r vanished; waiting for it", self.input.name)
             self.input.close()
+            self.keyboard.release_all()  # its note-offs will never come
         if not self.input.is_open:
             with contextlib.suppress(PortNotFound):
                 log.info("input port back: %s", self.input.open(inputs))
@@ -368,36 +444,43 @@ class Player:
 def play(load_options: Callable[[], PlayOptions]) -> int:
     """Run the player until SIGTERM or SIGINT (exit 0, everything silenced). SIGHUP re-reads the
     configuration: the running performance ends cleanly (every note ended) and a new one starts
-    with the new settings; a bad new configuration is logged and the old one kept."""
+    with the new settings and what the musician set live; a bad new configuration (or a model
+    that does not load) is logged and the old one kept."""
     options = load_options()
-    terminate = threading.Event()
-    current = threading.Event()
+    signals = Signals()
+    signals.install()
+    player = Player(options)
+    try:
+        return _perform(player, signals, load_options)
+    finally:
+        if player.midi_log is not None:
+            player.midi_log.close()
 
-    def on_signal(signum, frame) -> None:
-        if signum != signal.SIGHUP:
-            if not terminate.is_set():
-                log.info("stopping on %s", signal.Signals(signum).name)
-            terminate.set()
-        current.set()
 
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(signum, on_signal)
+def _perform(player: Player, signals: Signals, load_options: Callable[[], PlayOptions]) -> int:
+    """Performances, one after another across reloads; returns the exit code."""
     while True:
-        player = Player(options)
         log.info(
             "model %s loaded (vocabulary %d, n_a %d)",
             player.engine.files.name,
             len(player.engine.vocab),
             player.engine.files.n_a,
         )
-        code = player.run(current)
-        if terminate.is_set() or code != 0:
+        code = player.run(signals)
+        stops = [s for s in signals.take() if s in Signals.STOP]
+        if code != 0 or stops:
+            if stops:
+                log.info("stopping on %s", signal.Signals(stops[0]).name)
             notify("STOPPING=1")
             return code
-        current.clear()
         notify("RELOADING=1")
         try:
-            options = load_options()
+            player = Player(load_options(), previous=player)
             log.info("configuration reloaded")
         except JazzdError as exc:
             log.error("configuration not reloaded, playing on with the old one: %s", exc)
+            player = Player(player.options, previous=player)
+
+
+def _same_clock_input(old: PlayOptions, new: PlayOptions) -> bool:
+    return old.clock == new.clock == "midi" and (old.input, old.midi_api) == (new.input, new.midi_api)

@@ -48,18 +48,31 @@ class ChordTracker:
         self.held: set[int] = set()
         self.current: Chord | None = None
         self.changes: list[tuple[float, Chord]] = []  # (beat, chord): for encoding phrases
+        self._lock = threading.Lock()  # the input thread writes, the main thread reads
 
     def key_down(self, note: int, beat: float) -> None:
-        self.held.add(note)
-        chord = recognize_chord(self.held)
-        if chord is not None and chord != self.current:
-            self.current = chord
-            self.changes.append((beat, chord))
-            del self.changes[:-64]
-            log.debug("chord %s", chord.symbol)
+        with self._lock:
+            self.held.add(note)
+            chord = recognize_chord(self.held)
+            if chord is not None and chord != self.current:
+                self.current = chord
+                self.changes.append((beat, chord))
+                del self.changes[:-64]
+                log.debug("chord %s", chord.symbol)
 
     def key_up(self, note: int) -> None:
-        self.held.discard(note)
+        with self._lock:
+            self.held.discard(note)
+
+    def release_all(self) -> None:
+        """The keyboard is gone: nothing is held any more (its chord stays in force)."""
+        with self._lock:
+            self.held.clear()
+
+    def take_over(self, other: ChordTracker) -> None:
+        """A reload: the chord in force, and what is held, carry on."""
+        with other._lock:
+            self.held, self.current, self.changes = set(other.held), other.current, list(other.changes)
 
     def chord_at(self, beat: float) -> Chord:
         """The chord in force now (the live realizer asks at send time)."""
@@ -67,7 +80,8 @@ class ChordTracker:
 
     def chord_then(self, beat: float) -> Chord:
         """The chord that was in force at an earlier beat (for encoding the player's phrase)."""
-        earlier = [c for b, c in self.changes if b <= beat]
+        with self._lock:
+            earlier = [c for b, c in self.changes if b <= beat]
         return earlier[-1] if earlier else self.fallback.chord_at(beat)
 
 
@@ -82,6 +96,14 @@ class Phrase:
     def clear(self) -> None:
         self.notes.clear()
         self.sounding.clear()
+
+    def end(self, pitch: int, beat: float) -> None:
+        """The key `pitch` went up at `beat`: a note of the phrase, if it was down."""
+        start = self.sounding.pop(pitch, None)
+        if start is not None:
+            self.notes.append((start, max(beat - start, 1 / TICKS_PER_BEAT), pitch))
+            del self.notes[:-256]
+        self.last_activity = beat
 
 
 @dataclass
@@ -114,6 +136,7 @@ class Keyboard:
         self.actions = actions
         self.beat_now = beat_now
         self.ignored = 0
+        self.knobs: dict[str, int] = {}  # each action's last value, kept across a reload
 
     def handle(self, message: mido.Message) -> None:
         kind = message.type
@@ -131,15 +154,25 @@ class Keyboard:
             else:
                 beat = self.beat_now()
                 with self.lock:
-                    start = self.phrase.sounding.pop(message.note, None)
-                    if start is not None:
-                        self.phrase.notes.append((start, max(beat - start, 1 / TICKS_PER_BEAT), message.note))
-                        del self.phrase.notes[:-256]
-                    self.phrase.last_activity = beat
+                    self.phrase.end(message.note, beat)
         elif kind == "control_change" and message.control in self.by_number:
-            self.actions[self.by_number[message.control]](message.value)
+            self.turn(self.by_number[message.control], message.value)
         else:
             self.ignored += 1
+
+    def turn(self, action: str, value: int) -> None:
+        """A knob or switch moved to `value` (0-127)."""
+        self.knobs[action] = value
+        self.actions[action](value)
+
+    def release_all(self) -> None:
+        """The input port is gone, and with it every note-off still to come: nothing is held,
+        and the player's phrase ends here (or answer mode would wait for it forever)."""
+        beat = self.beat_now()
+        self.chords.release_all()
+        with self.lock:
+            for pitch in list(self.phrase.sounding):
+                self.phrase.end(pitch, beat)
 
     def take_phrase(self, since: float) -> list[Token]:
         """The player's notes since `since` as tokens over the chords that were in force; the

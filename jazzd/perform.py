@@ -26,6 +26,12 @@ BEATS_PER_BAR = 4
 MAX_AHEAD = 4.0  # beats: one token (at most 4 beats) may end this far past the lookahead
 
 
+def next_sixteenth(beat: float) -> float:
+    """The first point of the 16th-note grid after `beat` (exact as long as floats hold the
+    grid, 2^51 beats; a `ceil(beat + epsilon)` stops moving past 2^24)."""
+    return (math.floor(beat * 4) + 1) / 4
+
+
 @dataclass
 class Feel:
     """Swing ratio (0.5 straight, 0.667 triplet swing) and velocities by metric position."""
@@ -82,7 +88,7 @@ class Performer:
         self.next_beat: float | None = None
         self.answer_until = -1.0  # answer mode: jazzd plays until this beat ...
         self.answer_started = -math.inf  # ... an answer that began at this beat
-        self.turn_start = 0.0  # trade mode: where the current jazzd turn began
+        self.turn_start = -math.inf  # trade mode: where the current jazzd turn began
         self._dice = random.Random(seed + 1)
 
     # -- turns ---------------------------------------------------------------------------------
@@ -101,22 +107,22 @@ class Performer:
             return self.answer_until if beat < self.answer_until else -1.0
         return math.inf
 
+    def _enter_turn(self, beat: float) -> None:
+        """Trade mode, generating at `beat` in jazzd's turn: if the turn is new, first prime the
+        LSTM with the player's phrase — all of it but the last `lookahead` beats, which are
+        still to be played when jazzd's first tokens must be chosen."""
+        start = math.floor(beat / self._turn_length()) * self._turn_length()
+        if start != self.turn_start:
+            self.turn_start = start
+            self._answer_phrase(start - self._turn_length())
+            self._move_to(self.next_beat)
+
     def _listen(self, playhead: float) -> None:
-        """Turn-taking: prime the LSTM with the player's phrase when jazzd's turn begins."""
+        """Answer mode's turn-taking: answer once the player has been quiet, stop if they
+        come back in."""
         if self.keyboard is None:
             return
-        if self.mode == "trade":
-            length = self._turn_length()
-            turn = math.floor(playhead / length)
-            start = turn * length
-            if playhead < self.turn_start:  # the clock jumped back: turns start over
-                self.turn_start = 0.0
-            if turn % 2 == 1 and start > self.turn_start:
-                self.turn_start = start
-                self._answer_phrase(start - length)
-                if self.next_beat is not None:
-                    self._move_to(self.next_beat)
-        elif self.mode == "answer":
+        if self.mode == "answer":
             phrase = self.keyboard.phrase
             if self.answer_until > playhead:  # answering
                 if phrase.last_activity > self.answer_started:  # the player came back in
@@ -157,9 +163,10 @@ class Performer:
 
     def _start_line(self, beat: float) -> None:
         """A fresh line from `beat`, as `jazzd render` starts one: the same seed, progression
-        and tempo give the same tokens."""
+        and tempo give the same tokens. Turns of an earlier session are forgotten."""
         tick = round(beat * TICKS_PER_BEAT)
         self.next_beat = beat
+        self.answer_until, self.answer_started, self.turn_start = -1.0, -math.inf, -math.inf
         self.soloist.restart(tick, self._chord_at_tick(tick))
 
     def step(self, now: float) -> None:
@@ -178,9 +185,11 @@ class Performer:
             self._move_to(math.ceil(playhead * TICKS_PER_BEAT) / TICKS_PER_BEAT)
         while self.next_beat < playhead + self.lookahead:
             until = self._playing_until(self.next_beat)
-            if until < 0:
-                self._move_to(math.ceil((self.next_beat + 1e-9) * 4) / 4)  # listen, on a 16th grid
+            if until < 0:  # listen, on a 16th grid
+                self._move_to(next_sixteenth(self.next_beat))
                 continue
+            if self.mode == "trade" and self.keyboard is not None:
+                self._enter_turn(self.next_beat)
             token = self.soloist.next_token(self._chord_at_tick)
             beat, length = self.next_beat, min(token.ticks / TICKS_PER_BEAT, until - self.next_beat)
             self.next_beat += token.ticks / TICKS_PER_BEAT

@@ -77,9 +77,11 @@ class Scheduler:
         self._sounding: dict[tuple[int, int], int] = {}  # (channel, note) → generation
         self._generation = itertools.count(1)
         self.channels: set[int] = set()
-        self.heartbeat: Callable[[], None] = lambda: None
+        self.alive_at = 0.0  # when the thread last went round its loop (for the watchdog)
+        self.failure: BaseException | None = None  # what ended the thread, if not a stop
         self.on_sent: Callable[[mido.Message, float | None], None] | None = None  # (message, due)
         self._flush_requested = threading.Event()
+        self._flushed = threading.Event()
 
     # -- queueing (any thread) -----------------------------------------------------------------
 
@@ -114,14 +116,20 @@ class Scheduler:
 
     def request_flush(self) -> None:
         """Ask the scheduler thread to silence everything (safe from any thread)."""
+        self._flushed.clear()
         self._flush_requested.set()
         self._wake.set()
+
+    def wait_flushed(self, timeout: float) -> bool:
+        """After `request_flush`: until the thread has silenced everything (False: timed out)."""
+        return self._flushed.wait(timeout)
 
     def process(self, now: float) -> int:
         """Send every event due by `now`; returns how many were handled."""
         if self._flush_requested.is_set():
             self._flush_requested.clear()
             self.flush()
+            self._flushed.set()
         handled = 0
         while True:
             with self._lock:
@@ -133,6 +141,12 @@ class Scheduler:
                 event = heapq.heappop(self._heap)
             self._handle(event, deadline)
             handled += 1
+
+    def service(self, now: float) -> None:
+        """What the thread does when it wakes (a test's stepper does the same): a requested
+        flush at once; what is due, while the clock runs."""
+        if self._flush_requested.is_set() or self.clock.running:
+            self.process(now)
 
     def _handle(self, event: Event, deadline: float) -> None:
         if event.kind == "off":
@@ -150,7 +164,7 @@ class Scheduler:
             self._send(event.message, deadline)
             return
         pitch = event.realize(event.beat) if event.realize else event.note
-        if pitch is None:
+        if pitch is None or not 0 <= pitch <= 127:  # out of MIDI's range: never sent, never stuck
             return
         key = (event.channel, pitch)
         if key in self._sounding:  # retrigger: end the sounding one first
@@ -198,15 +212,17 @@ class Scheduler:
             self._heap.clear()
             sounding, self._sounding = self._sounding, {}
         for channel, note in sounding:
-            self._safe_send(mido.Message("note_off", channel=channel, note=note))
+            self._safe_send("note_off", channel=channel, note=note)
         for channel in sorted(self.channels):
-            self._safe_send(mido.Message("control_change", channel=channel, control=ALL_NOTES_OFF, value=0))
+            self._safe_send("control_change", channel=channel, control=ALL_NOTES_OFF, value=0)
 
-    def _safe_send(self, message: mido.Message) -> None:
+    def _safe_send(self, kind: str, **fields: int) -> None:
+        """Build and send one silencing message; no failure may stop the ones after it."""
         try:
+            message = mido.Message(kind, **fields)
             self.send(message)
         except Exception as exc:  # the port may be gone: nothing can sound there any more
-            log.debug("could not send %s while silencing: %s", message, exc)
+            log.debug("could not send %s %s while silencing: %s", kind, fields, exc)
             return
         if self.on_sent is not None:
             self.on_sent(message, None)
@@ -214,16 +230,16 @@ class Scheduler:
     # -- the thread ----------------------------------------------------------------------------
 
     def run(self, stop: threading.Event) -> None:
-        """The timing loop: until `stop` is set; always silences on the way out."""
+        """The timing loop: until `stop` is set; always silences on the way out. A failure is
+        logged with its traceback and kept in `failure`, for the main thread to act on."""
         now = time.perf_counter
         try:
             while not stop.is_set():
-                self.heartbeat()
-                deadline = self.next_deadline()
-                t = now()
+                t = self.alive_at = now()
                 if self._flush_requested.is_set():
-                    self.process(t)
+                    self.service(t)
                     continue
+                deadline = self.next_deadline()
                 if deadline is None or not self.clock.running:
                     self._wake.wait(IDLE_SECONDS)
                     self._wake.clear()
@@ -234,6 +250,9 @@ class Scheduler:
                     continue
                 while now() < deadline and not stop.is_set():
                     self.sleep(0)  # yields the GIL: never spin holding it
-                self.process(now())
+                self.service(now())
+        except Exception as exc:
+            log.exception("the timing thread failed")
+            self.failure = exc
         finally:
             self.flush()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import time
 from pathlib import Path
 
 import mido
@@ -192,3 +195,23 @@ def load_bench(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+class NotifySocket:
+    """A service manager's notify socket: what jazzd tells systemd (READY, WATCHDOG, STATUS)."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.1)
+        self.messages: list[tuple[float, str]] = []
+
+    def collect(self, seconds):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            with contextlib.suppress(TimeoutError):
+                self.messages.append((time.monotonic(), self.sock.recv(4096).decode()))
+
+    def states(self):
+        return [m for _, m in self.messages]

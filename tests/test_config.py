@@ -68,3 +68,29 @@ def test_a_missing_port_is_a_config_error(tmp_path, capsys):
 def test_a_missing_config_file_is_named(tmp_path, capsys):
     assert main(["--config", str(tmp_path / "nope.toml"), "--port", "x"]) == 78
     assert "nope.toml: cannot read the config" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--bpm", "9000"], "--bpm must be a number of beats per minute, 20-400, not 9000.0"),
+        (["--temperature", "10"], "--temperature must be a number 0.05-3, not 10.0"),
+        (["--model", "nosuch"], "--model must be a shipped model's name"),
+    ],
+)
+def test_flags_obey_the_configs_ranges(flags, message, capsys):
+    code = main(["--port", "x", *flags])
+    assert code == EX_CONFIG and message in capsys.readouterr().err
+
+
+def test_a_negative_seed_is_refused_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["--port", "x", "--seed", "-1"])
+    assert caught.value.code == 2 and "must be a whole number 0 or more" in capsys.readouterr().err
+
+
+def test_a_model_that_does_not_load_is_a_config_error_with_its_reason(tmp_path):
+    path = tmp_path / "j.toml"
+    path.write_text('[solo]\nmodel = "wjazd"\n')
+    with pytest.raises(ConfigError, match=r"key 'solo.model' must be .*no model 'wjazd' \(shipped models: "):
+        read_config(path)

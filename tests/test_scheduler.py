@@ -262,3 +262,162 @@ def test_the_live_line_starts_on_the_bar_and_is_the_rendered_line(model):
     ]
     assert live[: len(expected)] == expected
     assert len(expected) > 40
+
+
+# -- paths that must end every note (issue: every path ends every note) -------------------------
+
+
+def test_a_pitch_outside_midi_is_never_sent_and_timing_goes_on(rig):
+    clock, port, scheduler = rig
+    scheduler.note(0.0, 0.5, 0, 90, fixed(163))
+    scheduler.note(0.5, 0.5, 0, 90, fixed(-31))
+    scheduler.note(1.0, 0.5, 0, 90, fixed(60))
+    run_until(clock, 1.0, scheduler.service)
+    assert port.notes() == [(0.5, 0.75, 60, 90)]
+
+
+def test_flush_sends_all_notes_off_even_when_a_note_off_fails(rig):
+    clock, port, scheduler = rig
+    scheduler.note(0.0, 8.0, 0, 90, fixed(60))
+    run_until(clock, 0.1, scheduler.service)
+    sends = port.send
+
+    def flaky(message):
+        if message.type == "note_off":
+            raise OSError("gone for a moment")
+        sends(message)
+
+    scheduler.send = flaky
+    scheduler.flush()
+    assert port.sent[-1][1].type == "control_change" and port.sent[-1][1].control == 123
+
+
+def test_a_failing_timing_thread_is_logged_kept_and_still_silences(rig, caplog):
+    import threading
+
+    clock, port, scheduler = rig
+    scheduler.note(0.0, 8.0, 0, 90, fixed(60))
+
+    def broken(beat):
+        raise RuntimeError("realizer bug")
+
+    scheduler.note(0.0, 1.0, 0, 90, broken)
+    thread = threading.Thread(target=scheduler.run, args=(threading.Event(),))
+    clock.advance(0.01)
+    thread.start()
+    thread.join(timeout=5)
+    assert not thread.is_alive() and isinstance(scheduler.failure, RuntimeError)
+    assert "the timing thread failed" in caplog.text and "realizer bug" in caplog.text
+    assert port.balance() == {} and port.sent[-1][1].control == 123
+
+
+def test_a_reconnect_waits_until_the_old_port_is_silenced(rig):
+    import threading
+
+    clock, port, scheduler = rig
+    scheduler.note(0.0, 8.0, 0, 90, fixed(60))
+    run_until(clock, 0.1, scheduler.service)
+    stop = threading.Event()
+    thread = threading.Thread(target=scheduler.run, args=(stop,))
+    thread.start()
+    scheduler.request_flush()
+    assert scheduler.wait_flushed(2.0)
+    stop.set()
+    thread.join()
+    assert [m.type for _, m in port.sent[:3]] == ["note_on", "note_off", "control_change"]
+
+
+def test_the_sixteenth_grid_moves_on_far_into_a_performance():
+    from jazzd.perform import next_sixteenth
+
+    for beat in (0.0, 0.1, 2.0**24, 2.0**24 + 0.25, 2.0**40):
+        assert beat < next_sixteenth(beat) <= beat + 0.25
+
+
+def test_trade_primes_with_the_players_phrase_before_its_first_token(tmp_path):
+    clock, _port, scheduler, performer, _tracker, board = performance(
+        tmp_path, mode="trade", keyboard=True, trade_bars=1
+    )
+    engine = performer.soloist.engine
+    calls = []
+    prime, sample = engine.prime, engine.sample
+    engine.prime = lambda ids: calls.append("prime") or prime(ids)
+    engine.sample = lambda: calls.append("sample") or sample()
+    for i in range(4):  # the player's bar (beats 0-4 = 0-2 s)
+        run_until(clock, 0.2 + i * 0.4, performer.step, scheduler.service)
+        board.handle(mido.Message("note_on", note=72 + i, velocity=90))
+        run_until(clock, 0.4 + i * 0.4, performer.step, scheduler.service)
+        board.handle(mido.Message("note_off", note=72 + i))
+    run_until(clock, 3.0, performer.step, scheduler.service)
+    assert calls[0] == "prime" and "sample" in calls
+
+
+def test_answer_mode_forgets_an_answer_when_the_clock_starts_again(tmp_path):
+    clock, port, scheduler, performer, _tracker, board = performance(
+        tmp_path, mode="answer", keyboard=True, answer_after=1.0, trade_bars=4
+    )
+    board.handle(mido.Message("note_on", note=72, velocity=90))
+    run_until(clock, 0.3, performer.step, scheduler.service)
+    board.handle(mido.Message("note_off", note=72))
+    run_until(clock, 1.5, performer.step, scheduler.service)
+    assert performer.answer_until > clock.beat_at(clock.t)  # answering, for 16 beats
+    clock.stop()
+    run_until(clock, 1.6, performer.step, scheduler.service)
+    scheduler.request_flush()
+    clock.start(0.0)
+    board.handle(mido.Message("note_on", note=74, velocity=90))  # the player plays at once
+    restarted = len(port.sent)
+    run_until(clock, 2.5, performer.step, scheduler.service)
+    assert not [m for _, m in port.sent[restarted:] if m.type == "note_on" and m.velocity > 0]
+
+
+def test_clock_sessions_in_random_orders_never_play_outside_a_session(tmp_path):
+    """A master that clocks throughout while Start, Stop, Continue and Song Position come in
+    random orders: every note-on falls inside a running session, and nothing is left sounding."""
+    import random
+
+    from jazzd.clock import MidiClockFollower
+
+    rng = random.Random(8)
+    t = [0.0]
+    scheduler_box = []
+
+    def changed(event):
+        if event in ("stop", "start", "position"):
+            scheduler_box[0].request_flush()
+
+    clock = MidiClockFollower(now=lambda: t[0], on_change=changed)
+    port = Recorder(clock)
+    scheduler = Scheduler(clock, port.send)
+    scheduler_box.append(scheduler)
+    soloist = Soloist(Engine(write_tiny_model(tmp_path), seed=1), register=(48, 84), seed=1)
+    tracker = ChordTracker(ProgressionChords("| C7 |"))
+    performer = Performer(soloist, scheduler, tracker.chord_at)
+    period = 60 / 150 / 24
+    sessions, opened = [], None
+    next_op = 0.5
+    for tick in range(24 * 150):  # 150 beats of ticks
+        now = tick * period
+        while round(t[0] + 0.001, 9) <= now:  # the player's threads, a millisecond at a time
+            t[0] = round(t[0] + 0.001, 9)
+            performer.step(t[0])
+            scheduler.service(t[0])
+        t[0] = now  # the master's messages arrive now
+        if now >= next_op:
+            op = rng.choice(["start", "stop", "continue", "songpos"])
+            if op in ("start", "continue") and opened is None:
+                opened = now
+            elif op == "stop" and opened is not None:
+                sessions.append((opened, now))
+                opened = None
+            clock.on_message(op, now, rng.randrange(64))
+            next_op = now + rng.uniform(0.2, 1.5)
+        clock.on_message("clock", now, 0)
+    if opened is not None:
+        sessions.append((opened, t[0] + 1))
+    scheduler.flush()
+    ons = [when for when, m in port.sent if m.type == "note_on" and m.velocity > 0]
+    assert len(ons) > 50 and len(sessions) >= 5
+    outside = [when for when in ons if not any(a <= when <= b for a, b in sessions)]
+    assert outside == [], outside[:5]
+    assert port.balance() == {}

@@ -1,7 +1,6 @@
 """Running as a systemd service: the unit verifies and is hardened, sd_notify messages arrive,
 and SIGHUP reloads the configuration without leaving a note hanging."""
 
-import contextlib
 import itertools
 import os
 import re
@@ -14,7 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
-from jackrig import start_jazzd
+from builders import NotifySocket
+from jackrig import judge, start_jazzd
 
 from jazzd.rig import hanging
 
@@ -64,24 +64,6 @@ def test_unit_essentials():
         assert line in text
 
 
-class NotifySocket:
-    def __init__(self, path):
-        self.path = str(path)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(self.path)
-        self.sock.settimeout(0.1)
-        self.messages: list[tuple[float, str]] = []
-
-    def collect(self, seconds):
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            with contextlib.suppress(TimeoutError):
-                self.messages.append((time.monotonic(), self.sock.recv(4096).decode()))
-
-    def states(self):
-        return [m for _, m in self.messages]
-
-
 def test_ready_watchdog_stopping_arrive(rig, tmp_path, monkeypatch):
     notify = NotifySocket(tmp_path / "notify")
     monkeypatch.setenv("NOTIFY_SOCKET", notify.path)
@@ -95,7 +77,7 @@ def test_ready_watchdog_stopping_arrive(rig, tmp_path, monkeypatch):
     states = notify.states()
     assert code == 0
     assert "READY=1" in states and states.index("READY=1") < states.index("WATCHDOG=1")
-    assert states.count("WATCHDOG=1") >= 3  # every half second from the timing loop
+    assert states.count("WATCHDOG=1") >= 3  # every half second while the timing thread lives
     assert any(s.startswith("STATUS=playing at 240 bpm") for s in states)
     assert states[-1] == "STOPPING=1"
 
@@ -120,6 +102,11 @@ def test_sighup_reloads_without_leaving_notes_hanging(rig, tmp_path):
         line = proc.wait_for("configuration not reloaded")
         assert "key 'clock.bpm' must be" in line
         proc.wait_for("output port")
+        config.write_text(config.read_text().replace("bpm = 9000", "bpm = 200").replace("metheny", "methny"))
+        proc.send_signal(signal.SIGHUP)  # a misspelt model: plays on with the old settings
+        line = proc.wait_for("configuration not reloaded")
+        assert "key 'solo.model' must be" in line and "no model 'seed-methny'" in line
+        proc.wait_for("output port")
         time.sleep(0.8)
         assert proc.poll() is None
     finally:
@@ -129,8 +116,91 @@ def test_sighup_reloads_without_leaving_notes_hanging(rig, tmp_path):
     assert hanging(e.data for e in synth.received) == set()
 
 
+def test_the_watchdog_is_fed_while_jazzd_waits_for_the_synth(rig, tmp_path, monkeypatch):
+    """A synth switched on after the Pi: under WatchdogSec=5, jazzd must not be killed waiting."""
+    notify = NotifySocket(tmp_path / "notify")
+    monkeypatch.setenv("NOTIFY_SOCKET", notify.path)
+    proc = start_jazzd("--port", "late-synth", "--bpm", "240", tmp=tmp_path)
+    try:
+        proc.wait_for("waiting")
+        notify.collect(3.0)
+        waiting = notify.states()
+        synth = rig.synth("late-synth")
+        proc.wait_for("output port: ")
+        time.sleep(1.0)
+    finally:
+        code, _ = proc.stop()
+        time.sleep(0.2)
+    assert waiting[0] == "READY=1" and any(s.startswith("STATUS=waiting for output port") for s in waiting)
+    assert waiting.count("WATCHDOG=1") >= 5  # every half second, from READY on
+    assert code == 0 and synth.notes_on()
+
+
+def test_hup_and_term_together_stop_it_and_every_note_ends(rig, tmp_path):
+    """A TERM landing while a HUP's reload is under way is not erased by it."""
+    synth = rig.synth("ht-synth")
+    proc = start_jazzd("--port", "ht-synth", "--bpm", "240", tmp=tmp_path)
+    proc.wait_for("output port")
+    time.sleep(0.7)
+    proc.send_signal(signal.SIGHUP)
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=10)
+    time.sleep(0.2)
+    assert code == 0 and "stopping on SIGTERM" in "".join(proc.log)
+    judge(proc, synth)
+
+
+def test_a_reload_keeps_a_pause_set_on_the_keyboard(rig, tmp_path):
+    config = tmp_path / "j.toml"
+    config.write_text(
+        '[midi]\nport = "pause-synth"\ninput = "pause-keys"\napi = "jack"\n[clock]\nbpm = 240\n'
+        '[solo]\nmodel = "seed-metheny"\n'
+    )
+    synth, keys = rig.synth("pause-synth"), rig.keys("pause-keys")
+    proc = start_jazzd("--config", str(config), tmp=tmp_path)
+    try:
+        proc.wait_for("input port")
+        time.sleep(0.8)
+        keys.send(0xB0, 74, 0)  # the start/stop switch: stop
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGHUP)
+        proc.wait_for("configuration reloaded")
+        proc.wait_for("input port")
+        reloaded = time.perf_counter()
+        time.sleep(1.5)
+        keys.send(0xB0, 74, 127)  # start again
+        started = time.perf_counter()
+        time.sleep(1.0)
+    finally:
+        code, _ = proc.stop()
+        time.sleep(0.2)
+    assert code == 0 and not [e for e in synth.notes_on() if reloaded < e.t < started]
+    assert synth.notes_on(after=started)
+    judge(proc, synth)
+
+
+def test_a_dying_timing_thread_exits_70_with_every_note_ended(rig):
+    """In-process: the realizer raises on the timing thread; the player says so and exits with
+    EX_SOFTWARE (systemd restarts it), after silencing the synth."""
+    from jazzd.daemon import EX_SOFTWARE, Player, PlayOptions, Signals
+
+    synth = rig.synth("die-synth")
+    player = Player(PlayOptions(port=synth.port, midi_api="jack", model="seed-metheny", bpm=240))
+    realize, calls = player.soloist.realize, itertools.count()
+
+    def failing(token, chord):
+        if next(calls) == 8:
+            raise RuntimeError("realizer bug")
+        return realize(token, chord)
+
+    player.soloist.realize = failing
+    assert player.run(Signals()) == EX_SOFTWARE
+    time.sleep(0.2)
+    assert len(synth.notes_on()) >= 8 and hanging(e.data for e in synth.received) == set()
+
+
 def test_a_notify_socket_nobody_reads_never_stalls_the_timing(rig, tmp_path, monkeypatch):
-    """The watchdog ping comes from the timing thread: a full notify socket must not block it."""
+    """A full notify socket must not block the pings, nor the timing."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(tmp_path / "notify"))  # bound, never read: its queue fills after a few pings
     monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))

@@ -1,0 +1,131 @@
+"""The player's lifecycle without ports: signals, the watchdog, what a reload keeps, the knobs."""
+
+import os
+import random
+import signal
+import threading
+import time
+
+import mido
+import pytest
+from builders import NotifySocket
+
+from jazzd.clock import MidiClockFollower
+from jazzd.daemon import PING_SECONDS, STALL_SECONDS, Player, PlayOptions, Signals
+
+
+@pytest.fixture
+def signals():
+    saved = {s: signal.getsignal(s) for s in (*Signals.STOP, signal.SIGHUP)}
+    handler = Signals()
+    handler.install()
+    yield handler
+    signal.set_wakeup_fd(-1)
+    for signum, previous in saved.items():
+        signal.signal(signum, previous)
+
+
+def kill_later(signum: int, delay: float) -> threading.Thread:
+    thread = threading.Thread(target=lambda: (time.sleep(delay), os.kill(os.getpid(), signum)))
+    thread.start()
+    return thread
+
+
+def test_a_signal_ends_the_wait_at_once(signals):
+    thread = kill_later(signal.SIGHUP, 0.1)
+    began = time.perf_counter()
+    assert signals.wait(5.0)
+    assert time.perf_counter() - began < 1.0
+    thread.join()
+    assert signals.take() == [signal.SIGHUP] and not signals.pending()
+
+
+def test_signals_inside_a_condition_wait_never_deadlock_and_none_is_lost(signals):
+    """The old handler set the very Event the main thread waited on: a signal landing while
+    `Event.wait` held its lock blocked the handler for good. Here 300 signals land at random
+    moments in the main thread's waits; every one is recorded, in order."""
+    rng = random.Random(5)
+    sent = [rng.choice([signal.SIGHUP, signal.SIGTERM, signal.SIGINT]) for _ in range(300)]
+
+    def send():
+        for signum in sent:
+            os.kill(os.getpid(), signum)
+            time.sleep(rng.uniform(0, 0.002))
+
+    thread = threading.Thread(target=send)
+    event, condition = threading.Event(), threading.Condition()
+    thread.start()
+    while thread.is_alive():
+        event.wait(0.0005)
+        with condition:
+            condition.wait(0.0005)
+    thread.join()
+    time.sleep(0.01)  # the last handler runs between bytecodes
+    assert signals.take() == sent
+
+
+def test_a_signal_landing_after_a_take_stays_for_the_next(signals):
+    os.kill(os.getpid(), signal.SIGHUP)
+    assert signals.take() == [signal.SIGHUP]
+    os.kill(os.getpid(), signal.SIGTERM)  # the stop that came during the reload
+    assert signals.pending() and signals.take() == [signal.SIGTERM]
+
+
+@pytest.fixture
+def player(monkeypatch, tmp_path):
+    notify = NotifySocket(tmp_path / "notify")
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+    player = Player(PlayOptions(port="nowhere", model="seed-metheny", midi_api="jack"))
+    player.notifications = notify
+    return player
+
+
+def test_the_watchdog_is_fed_while_waiting_for_ports_and_while_the_timing_thread_lives(player):
+    t = [100.0]
+    player.now = lambda: t[0]
+    notify = player.notifications
+    player._watchdog()  # no timing thread yet: waiting for a port, still alive
+    notify.collect(0.05)
+    assert notify.states() == ["WATCHDOG=1"]
+    player._timing = threading.current_thread()
+    player.scheduler.alive_at = t[0]
+    t[0] += PING_SECONDS
+    player._watchdog()
+    notify.collect(0.05)
+    assert notify.states() == ["WATCHDOG=1"] * 2
+    t[0] += STALL_SECONDS + PING_SECONDS  # the timing thread stopped going round
+    player._watchdog()
+    notify.collect(0.05)
+    assert notify.states() == ["WATCHDOG=1"] * 2  # no ping: systemd's watchdog fires
+
+
+def test_the_register_knob_stays_inside_midi_for_any_configured_width(player):
+    player.options.register = (0, 127)
+    actions = player._actions()
+    for value in (0, 64, 127):
+        actions["register"](value)
+        low, high = player.soloist.register
+        assert low >= 0 and high <= 127 and high - low == 127
+
+
+def test_a_reload_keeps_the_chord_the_knobs_a_pause_and_the_followed_clock(player):
+    options = PlayOptions(port="nowhere", input="keys", clock="midi", model="seed-metheny", midi_api="jack")
+    old = Player(options)
+    for note in (48, 52, 55, 58):  # C7, held below the split
+        old.keyboard.handle(mido.Message("note_on", note=note, velocity=80))
+    old.keyboard.handle(mido.Message("control_change", control=74, value=0))  # stop
+    old.keyboard.handle(mido.Message("control_change", control=71, value=127))  # temperature
+    assert isinstance(old.clock, MidiClockFollower)
+    new = Player(options, previous=old)
+    assert new.chords.current.symbol == "C7" and new.chords.held == {48, 52, 55, 58}
+    assert new.performer.paused and new.engine.temperature == pytest.approx(2.0)
+    assert new.clock is old.clock
+    assert Player(PlayOptions(port="nowhere", model="seed-metheny"), previous=old).clock is not old.clock
+
+
+def test_a_lost_input_ends_the_players_phrase_so_answers_come_again(player):
+    board = player.keyboard
+    board.handle(mido.Message("note_on", note=74, velocity=90))  # above the split: a phrase note
+    assert board.phrase.sounding
+    board.release_all()  # the input port vanished: its note-off will never come
+    assert not board.phrase.sounding and [p for *_, p in board.phrase.notes] == [74]
