@@ -393,12 +393,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="seed: the course exercise on the Metheny slice; wjazzd: the default model",
     )
     train.add_argument("--name", help="model name (default: seed-metheny, wjazzd or model)")
-    train.add_argument("--n-a", type=int, metavar="N", help="LSTM state size")
-    train.add_argument("--tx", type=int, metavar="N", help="training window length in tokens")
-    train.add_argument("--epochs", type=int, metavar="N")
-    train.add_argument("--batch-size", type=int, metavar="N")
-    train.add_argument("--stride", type=int, metavar="N", help="step between training windows")
-    train.add_argument("--dropout", type=float, metavar="D", help="dropout before the Dense layer")
+    train.add_argument("--n-a", type=positive_int, metavar="N", help="LSTM state size")
+    train.add_argument("--tx", type=positive_int, metavar="N", help="training window length in tokens")
+    train.add_argument("--epochs", type=positive_int, metavar="N")
+    train.add_argument("--batch-size", type=positive_int, metavar="N")
+    train.add_argument("--stride", type=positive_int, metavar="N", help="step between training windows")
+    train.add_argument(
+        "--dropout", type=probability, metavar="D", help="dropout before the Dense layer (0 to below 1)"
+    )
     train.add_argument(
         "--metric-phase",
         action=argparse.BooleanOptionalAction,
@@ -411,7 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="with --metric-phase, also whether each token is the first over a new chord (wjazzd: on)",
     )
-    train.add_argument("--min-count", type=int, metavar="N", help="keep tokens seen at least N times")
+    train.add_argument(
+        "--min-count", type=positive_int, metavar="N", help="keep tokens seen at least N times"
+    )
     train.add_argument("--seed", type=seed_number, metavar="S")
     train.add_argument("--work-dir", default="runs", help="where weights and history go (default runs/)")
     train.add_argument("--out-dir", default="models", help="where the ONNX model goes (default models/)")

@@ -83,12 +83,6 @@ def test_flags_obey_the_configs_ranges(flags, message, capsys):
     assert code == EX_CONFIG and message in capsys.readouterr().err
 
 
-def test_a_negative_seed_is_refused_by_the_parser(capsys):
-    with pytest.raises(SystemExit) as caught:
-        main(["--port", "x", "--seed", "-1"])
-    assert caught.value.code == 2 and "must be a whole number 0 or more" in capsys.readouterr().err
-
-
 def test_a_model_that_does_not_load_is_a_config_error_with_its_reason(tmp_path):
     path = tmp_path / "j.toml"
     path.write_text('[solo]\nmodel = "wjazd"\n')

@@ -1,0 +1,27 @@
+"""The command line's own checks: every option out of range is one line and exit 2."""
+
+import pytest
+
+from jazzd.cli import main
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--port", "x", "--seed", "-1"],
+        ["render", "--seed", "-2"],
+        ["train", "--stride", "0"],
+        ["train", "--epochs", "0"],
+        ["train", "--batch-size", "0"],
+        ["train", "--n-a", "-64"],
+        ["train", "--tx", "0"],
+        ["train", "--min-count", "0"],
+        ["train", "--dropout", "1.5"],
+        ["bench", "--timing", "--drop", "1"],
+    ],
+)
+def test_an_option_out_of_range_is_one_line_and_exit_2(argv, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert caught.value.code == 2 and len(errors) == 1 and "must be" in errors[0]
