@@ -39,7 +39,7 @@ START_LEAD = 0.1  # seconds from ports open to the first beat of the internal cl
 WATCH_SECONDS = 1.0  # how often the port list is checked for a vanished port
 RETRY_SECONDS = 0.5  # how often a missing port is looked for
 CLOCK_MESSAGES = {"clock", "start", "stop", "continue", "songpos"}
-PING_SECONDS = 0.5  # watchdog pings, from the main thread ...
+PING_SECONDS = 0.5  # watchdog pings, from the main thread (more often if WatchdogSec is short) ...
 STALL_SECONDS = 2.0  # ... only while the timing thread went round its loop this recently
 FLUSH_SECONDS = 0.2  # how long a reconnect waits for the timing thread to silence the old port
 EX_SOFTWARE = 70  # the timing thread died: exit so that systemd restarts jazzd
@@ -220,6 +220,7 @@ class Player:
         self.port_lost = threading.Event()
         self._clock_was_lost = False
         self._timing: threading.Thread | None = None
+        self._ping_every = min(PING_SECONDS, int(os.environ.get("WATCHDOG_USEC") or 10**9) / 2e6)
         self._pinged = -PING_SECONDS
         if previous is not None:
             self._take_over(previous)
@@ -318,7 +319,7 @@ class Player:
 
     def _watchdog(self) -> None:
         t = self.now()
-        if t - self._pinged < PING_SECONDS:
+        if t - self._pinged < self._ping_every:
             return
         if self._timing is not None and t - self.scheduler.alive_at > STALL_SECONDS:
             return  # the timing thread hangs: no ping, so that systemd's watchdog fires
@@ -361,11 +362,15 @@ class Player:
             self._timing.start()
             try:
                 self._loop(lister, signals)
+            except Exception:
+                log.exception("the main thread failed")
+                return EX_SOFTWARE
             finally:
                 stop.set()
                 self._timing.join(timeout=2.0)
-            if self.scheduler.failure is not None:
-                log.error("the timing thread failed (%s); exiting", self.scheduler.failure)
+            failed = self._failed()
+            if failed:
+                log.error("%s; exiting so that the service restarts", failed)
                 return EX_SOFTWARE
             return 0
         finally:
@@ -388,6 +393,14 @@ class Player:
             if self.midi_log is not None:
                 self.midi_log.write()
 
+    def _failed(self) -> str | None:
+        """Why the performance cannot go on (a thread died; its traceback is logged), or None."""
+        if self.scheduler.failure is not None:
+            return f"the timing thread failed ({self.scheduler.failure})"
+        if self.input is not None and self.input.failure is not None:
+            return f"the input thread failed ({self.input.failure})"
+        return None
+
     def _status(self) -> None:
         if isinstance(self.clock, MidiClockFollower):
             notify(f"STATUS=following MIDI clock on {self.options.input}")
@@ -396,7 +409,7 @@ class Player:
 
     def _loop(self, lister: PortLister, signals: Signals) -> None:
         next_watch = self.now() + WATCH_SECONDS
-        while not signals.pending() and self._timing.is_alive():
+        while not signals.pending() and not self._failed():
             t = self.now()
             if self.port_lost.is_set():
                 self._reconnect_output(lister, signals)

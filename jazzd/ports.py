@@ -174,6 +174,7 @@ class Input:
         self.name: str | None = None
         self.garbage = 0
         self.received = 0
+        self.failure: BaseException | None = None  # what ended the input thread, if anything
         self._reader: subprocess.Popen | None = None
         self._thread: threading.Thread | None = None
 
@@ -208,11 +209,17 @@ class Input:
             self.received += 1
             try:
                 parser.feed(data)
-                for message in parser:
-                    self.handler(message, t)
             except Exception as exc:  # garbage must never end the input
                 self.garbage += 1
-                log.debug("input %r could not be handled: %s", data, exc)
+                log.debug("input %r could not be read: %s", data, exc)
+                continue
+            for message in parser:
+                try:
+                    self.handler(message, t)
+                except Exception as exc:  # a bug, not garbage: the player exits and is restarted
+                    log.exception("the input thread failed on %s", message)
+                    self.failure = exc
+                    return
 
     def close(self) -> None:
         reader, self._reader = self._reader, None

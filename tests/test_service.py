@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -216,3 +217,24 @@ def test_a_notify_socket_nobody_reads_never_stalls_the_timing(rig, tmp_path, mon
     ons = [e.t for e in synth.notes_on()]
     assert code == 0 and took < 1.0
     assert ons and ons[-1] - ons[0] > 6.0 and max(b - a for a, b in itertools.pairwise(ons)) < 1.6
+
+
+def test_a_failing_input_handler_exits_70_with_every_note_ended(rig, caplog):
+    """In-process: a knob's action raises on the input thread; logged with its traceback, the
+    synth silenced, exit EX_SOFTWARE."""
+    from jazzd.daemon import EX_SOFTWARE, Player, PlayOptions, Signals
+
+    synth, keys = rig.synth("knob-synth"), rig.keys("knob-keys")
+    player = Player(
+        PlayOptions(port=synth.port, input=keys.port, midi_api="jack", model="seed-metheny", bpm=240)
+    )
+
+    def broken(value):
+        raise RuntimeError("knob bug")
+
+    player.keyboard.actions["density"] = broken
+    threading.Timer(1.0, keys.send, args=(0xB0, 72, 10)).start()
+    assert player.run(Signals()) == EX_SOFTWARE
+    time.sleep(0.2)
+    assert "the input thread failed" in caplog.text and "knob bug" in caplog.text
+    assert synth.notes_on() and hanging(e.data for e in synth.received) == set()
