@@ -56,6 +56,7 @@ def one_run(rig: Rig, log_dir: Path, rng: random.Random, hups: int) -> dict:
             "seconds_to_exit": took,
             "hanging": sorted(hanging(e.data for e in synth.received)),
             "paused": paused,
+            "log_if_failed": "" if code == 0 else "".join(proc.log[-12:]),
             "pause_broken": paused and bool(notes),
         }
     finally:
@@ -89,6 +90,7 @@ def main() -> None:
                 "paused_runs": sum(r["paused"] for r in runs),
                 "pauses_broken_by_a_reload": sum(r["pause_broken"] for r in runs),
                 "seconds_to_exit_max": round(max(exits), 3) if exits else None,
+                "failed_runs_logs": [r["log_if_failed"] for r in runs if r["log_if_failed"]],
             },
             indent=1,
         )

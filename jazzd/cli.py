@@ -224,7 +224,8 @@ def _timing_line(run: dict) -> str:
     return (
         f"internal  {run['bpm']:g} bpm {'busy' if run['busy_core'] else 'idle'}: lateness at the receiver "
         f"p50 {rx['p50_ms']:.3f} p99 {rx['p99_ms']:.3f} max {rx['max_ms']:.3f} ms, at the sender "
-        f"p50 {tx['p50_ms']:.3f} p99 {tx['p99_ms']:.3f} max {tx['max_ms']:.3f} ms; {delivery}"
+        f"p50 {tx['p50_ms']:.3f} p99 {tx['p99_ms']:.3f} max {tx['max_ms']:.3f} ms; "
+        f"CPU {run['cpu_percent_of_one_core']:.1f}% of a core; {delivery}"
     )
 
 
@@ -274,6 +275,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         "virtual": args.virtual or None,
         "mode": args.mode,
         "midi_log": args.midi_log,
+        "realtime_priority": args.realtime_priority,
     }
 
     return play(lambda: build_options(args.config, overrides))
@@ -321,6 +323,12 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
     play.add_argument("--midi-api", choices=["alsa", "jack"], help="alsa (default) or jack")
     play.add_argument("--mode", choices=["solo", "trade", "answer"], help="solo (default), trade or answer")
     play.add_argument("--virtual", action="store_true", help="create virtual ports named --port/--input")
+    play.add_argument(
+        "--realtime-priority",
+        type=int,
+        metavar="N",
+        help="SCHED_FIFO priority of the timing thread, 1-99, below JACK's (3); 0: normal scheduling",
+    )
     play.add_argument(
         "--midi-log",
         metavar="FILE",

@@ -67,6 +67,9 @@ KEYS: dict[str, Key] = {
     "midi.virtual": Key("virtual", bool, "true or false"),
     "clock.source": Key("clock", str, '"internal" or "midi"', lambda v: v in ("internal", "midi")),
     "clock.bpm": Key("bpm", (int, float), "a number of beats per minute, 20-400", _between(20, 400)),
+    "clock.realtime_priority": Key(
+        "realtime_priority", int, "0 (normal scheduling) or a SCHED_FIFO priority 1-99", _between(0, 99)
+    ),
     "clock.swing": Key("swing", (int, float), "a ratio 0.5 (straight) to 0.75", _between(0.5, 0.75)),
     "solo.model": Key("model", str, "a shipped model's name or an .onnx path with its sidecar", _model),
     "solo.chords": Key("chords", str, 'a progression like "| Dm7 G7 | Cmaj7 | % |"', _progression),

@@ -70,6 +70,7 @@ class PlayOptions:
     controls: Controls = field(default_factory=Controls)
     lookahead: float = 0.5
     midi_log: str | None = None  # a file: every message sent and received, timed (JSON lines)
+    realtime_priority: int = 3  # the timing thread's SCHED_FIFO priority (0: normal), below JACK's 5
 
 
 class _Notifier:
@@ -143,6 +144,9 @@ class Signals:
         signal.set_wakeup_fd(self._wakeup_write.fileno(), warn_on_full_buffer=False)
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self._record)
+            # SA_RESTART: a signal landing while libjack or ALSA waits in a system call (opening
+            # a client) must not fail that call with EINTR; the wakeup socket still ends `wait`
+            signal.siginterrupt(signum, False)
 
     def _record(self, signum: int, frame) -> None:
         self._received.append(signum)
@@ -191,7 +195,7 @@ class Player:
             self.midi_log = previous.midi_log
         else:
             self.midi_log = MidiLog(options.midi_log) if options.midi_log else None
-        self.scheduler = Scheduler(self.clock, self._send)
+        self.scheduler = Scheduler(self.clock, self._send, realtime_priority=options.realtime_priority)
         if self.midi_log is not None:  # otherwise the timing path makes no call for it
             self.scheduler.on_sent = self._record
         self.chords = ChordTracker(self.progression)

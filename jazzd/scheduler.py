@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -64,8 +65,10 @@ class Scheduler:
         send: Callable[[mido.Message], None],
         record_lateness: bool = False,
         sleep: Callable[[float], None] = time.sleep,
+        realtime_priority: int = 0,
     ):
         self.clock = clock
+        self.realtime_priority = realtime_priority
         self.send = send
         self.sleep = sleep
         self.stats = Stats()
@@ -229,10 +232,21 @@ class Scheduler:
 
     # -- the thread ----------------------------------------------------------------------------
 
+    def _ask_realtime(self) -> None:
+        """SCHED_FIFO for this thread, if asked for and allowed; says once which it got."""
+        if not self.realtime_priority:
+            return
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(self.realtime_priority))
+            log.info("timing thread: real-time priority %d (SCHED_FIFO)", self.realtime_priority)
+        except (OSError, AttributeError) as exc:  # not allowed (no LimitRTPRIO, no rtprio limit)
+            log.info("timing thread: normal priority (real-time priority not allowed: %s)", exc)
+
     def run(self, stop: threading.Event) -> None:
         """The timing loop: until `stop` is set; always silences on the way out. A failure is
         logged with its traceback and kept in `failure`, for the main thread to act on."""
         now = time.perf_counter
+        self._ask_realtime()
         try:
             while not stop.is_set():
                 t = self.alive_at = now()

@@ -19,6 +19,7 @@ with xruns is the machine's, and a loss without one is jazzd's.
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -53,6 +54,26 @@ def _ms(values: list[float]) -> dict[str, float]:
         "max_ms": round(float(np.abs(millis).max()), 3),
         "count": len(values),
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for each in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
 
 
 def _share_within(offsets: list[float], bound: float) -> float:
@@ -112,7 +133,8 @@ def internal_run(
         with _Session(rig, log_dir, model, seed, "--bpm", f"{bpm:g}") as session:
             rng = random.Random(seed)
             held: tuple[int, ...] = ()
-            end = time.perf_counter() + seconds
+            began, cpu_began = time.perf_counter(), cpu_seconds(session.jazzd.pid)
+            end = began + seconds
             while time.perf_counter() < end:
                 chord = rng.choice(CHORDS)
                 session.keys.schedule(
@@ -120,6 +142,7 @@ def internal_run(
                 )
                 held = chord
                 time.sleep(2 * 60 / bpm)
+            cpu = (cpu_seconds(session.jazzd.pid) - cpu_began) / (time.perf_counter() - began)
         delivered = session.delivery()
     finally:
         if hog:
@@ -140,6 +163,7 @@ def internal_run(
         "at_receiver": _ms([a.t - s.due for s, a in ons]),
         "at_receiver_away_from_xruns": _ms([a.t - s.due for s, a in ons if a.frame in calm]),
         "at_sender": _ms([s.t - s.due for s, _ in ons]),
+        "cpu_percent_of_one_core": round(100 * cpu, 2),  # jazzd and its input reader
         **delivered["report"],
     }
 

@@ -134,3 +134,21 @@ def test_a_lost_input_ends_the_players_phrase_so_answers_come_again(player):
     assert board.phrase.sounding
     board.release_all()  # the input port vanished: its note-off will never come
     assert not board.phrase.sounding and [p for *_, p in board.phrase.notes] == [74]
+
+
+def test_a_signal_does_not_fail_a_blocking_call_in_a_c_library(signals):
+    """libjack reads its server socket while a client opens; a SIGHUP landing then made that read
+    fail with EINTR and jazzd exit with "JACK server not running?" (3 runs in 64 of
+    bench/signals.py). With SA_RESTART the read goes on."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    read_end, write_end = os.pipe()
+    main = threading.main_thread().ident
+    threading.Timer(0.1, signal.pthread_kill, (main, signal.SIGHUP)).start()
+    threading.Timer(0.3, os.write, (write_end, b"x")).start()
+    buffer = ctypes.create_string_buffer(1)
+    assert libc.read(read_end, buffer, 1) == 1, os.strerror(ctypes.get_errno())
+    assert signals.take() == [signal.SIGHUP]
+    os.close(read_end)
+    os.close(write_end)
