@@ -222,7 +222,8 @@ def _timing_line(run: dict) -> str:
         )
     rx, tx = run["at_receiver"], run["at_sender"]
     return (
-        f"internal  {run['bpm']:g} bpm {'busy' if run['busy_core'] else 'idle'}: lateness at the receiver "
+        f"internal  {run['bpm']:g} bpm {'busy' if run['busy_core'] else 'idle'}"
+        f"{'' if run['realtime_priority'] else ' no-rt'}: lateness at the receiver "
         f"p50 {rx['p50_ms']:.3f} p99 {rx['p99_ms']:.3f} max {rx['max_ms']:.3f} ms, at the sender "
         f"p50 {tx['p50_ms']:.3f} p99 {tx['p99_ms']:.3f} max {tx['max_ms']:.3f} ms; "
         f"CPU {run['cpu_percent_of_one_core']:.1f}% of a core; {delivery}"

@@ -34,7 +34,8 @@ from jazzd.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
-STEP_SECONDS = 0.01  # how often the main thread generates ahead (lookahead is 0.5 beat)
+STEP_SECONDS = 0.01  # the main thread's wait while the clock does not run (a Start may come)
+LONGEST_WAIT = 0.03  # its longest wait while playing (a followed clock may speed up meanwhile)
 START_LEAD = 0.1  # seconds from ports open to the first beat of the internal clock
 WATCH_SECONDS = 1.0  # how often the port list is checked for a vanished port
 RETRY_SECONDS = 0.5  # how often a missing port is looked for
@@ -335,6 +336,7 @@ class Player:
         self.scheduler.wait_flushed(FLUSH_SECONDS)
         self.output.close()
         if self._open(self.output, lister.outputs, signals, "output"):
+            lister.close()
             self._all_notes_off()
             self.port_lost.clear()
             log.info("output port back; playing on")
@@ -357,6 +359,7 @@ class Player:
             self._all_notes_off()
             if self.input and not self._open(self.input, lister.inputs, signals, "input"):
                 return 0
+            lister.close()  # the open ports watch themselves: no idle JACK clients while playing
             self._status()
             if isinstance(self.clock, InternalClock):  # the line starts on the bar, from here
                 self.clock.start(0.0, at=self.now() + START_LEAD)
@@ -436,26 +439,35 @@ class Player:
                 self._watch(lister)
             if self.midi_log is not None:
                 self.midi_log.write()
-            self._wait(signals, STEP_SECONDS)
+            self._wait(signals, self._idle_seconds(self.now()))
+
+    def _idle_seconds(self, t: float) -> float:
+        """How long the main thread may wait: until the lookahead reaches the next token to
+        generate (new chords need no waking: pitches are chosen at send time)."""
+        next_beat = self.performer.next_beat
+        if next_beat is None or not self.clock.running:
+            return STEP_SECONDS
+        due = self.clock.time_of(next_beat - self.performer.lookahead)
+        return min(max(due - t, 0.001), LONGEST_WAIT)
 
     def _watch(self, lister: PortLister) -> None:
         """A vanished output starts reconnecting; a vanished input is reopened when it is back
         (meanwhile the last chord stays in force and the clock, if followed, is lost)."""
         if self.options.virtual:
             return
-        if self.output.name not in lister.outputs():
+        if self.output.name not in self.output.names():
             log.warning("output port %r vanished; reconnecting", self.output.name)
             self.port_lost.set()
         if self.input is None:
             return
-        inputs = lister.inputs()
-        if self.input.is_open and self.input.name not in inputs:
+        if self.input.lost:
             log.warning("input port %r vanished; waiting for it", self.input.name)
             self.input.close()
             self.keyboard.release_all()  # its note-offs will never come
         if not self.input.is_open:
             with contextlib.suppress(PortNotFound):
-                log.info("input port back: %s", self.input.open(inputs))
+                log.info("input port back: %s", self.input.open(lister.inputs()))
+                lister.close()
 
 
 def play(load_options: Callable[[], PlayOptions]) -> int:

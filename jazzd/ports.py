@@ -63,21 +63,29 @@ def client(kind: type, api: str, name: str = CLIENT_NAME, **options):
 
 
 class PortLister:
-    """Lists port names through one persistent rtmidi client per direction."""
+    """Lists port names through one rtmidi client per direction, made when first asked for and
+    kept until `close` (a client per listing would make JACK redraw its graph each time). The
+    player keeps it only while it waits for a port: on JACK every client is woken every period."""
 
     def __init__(self, api: str):
-        self._in = client(rtmidi.MidiIn, api, f"{CLIENT_NAME}-watch")
-        self._out = client(rtmidi.MidiOut, api, f"{CLIENT_NAME}-watch")
+        self.api = api
+        self._clients: dict[type, rtmidi.MidiIn | rtmidi.MidiOut] = {}
+
+    def _client(self, kind: type):
+        if kind not in self._clients:
+            self._clients[kind] = client(kind, self.api, f"{CLIENT_NAME}-watch")
+        return self._clients[kind]
 
     def outputs(self) -> list[str]:
-        return self._out.get_ports()
+        return self._client(rtmidi.MidiOut).get_ports()
 
     def inputs(self) -> list[str]:
-        return self._in.get_ports()
+        return self._client(rtmidi.MidiIn).get_ports()
 
     def close(self) -> None:
-        self._in.delete()
-        self._out.delete()
+        for each in self._clients.values():
+            each.delete()
+        self._clients.clear()
 
 
 def match_port(wanted: str, names: list[str], kind: str) -> str:
@@ -135,6 +143,12 @@ class Output:
     @property
     def is_open(self) -> bool:
         return self._port is not None
+
+    def names(self) -> list[str]:
+        """The output ports there are now, listed by this port's own client (no other client
+        needed while playing)."""
+        with self._lock:
+            return self._port.get_ports() if self._port is not None else []
 
     def send(self, message: mido.Message) -> None:
         with self._lock:
@@ -197,6 +211,11 @@ class Input:
     @property
     def is_open(self) -> bool:
         return self._reader is not None and self._reader.poll() is None
+
+    @property
+    def lost(self) -> bool:
+        """The reader ended by itself: it saw its port vanish (or failed)."""
+        return self._reader is not None and self._reader.poll() is not None
 
     def _read(self, reader: subprocess.Popen) -> None:
         parser = mido.Parser()

@@ -9,7 +9,9 @@ nothing else runs: the only thread polls rtmidi's queue. The same code serves AL
 Arrival times come from rtmidi's own delta times (taken when the MIDI system delivered each
 message), not from when this loop woke: `ArrivalTimes` anchors their running sum to
 `time.perf_counter` by the lower envelope of (read time − sum), since a message is always read
-after it arrived. Record on the pipe: float64 arrival time, uint16 length, the bytes.
+after it arrived. Record on the pipe: float64 arrival time, uint16 length, the bytes. The reader
+ends by itself (exit 3) when its port vanishes: that is how the player learns it, with no MIDI
+client of its own.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ import sys
 import time
 
 RECORD = struct.Struct("<dH")
-POLL_SECONDS = 0.002  # the longest a message waits to be read; its time does not depend on it
+POLL_SECONDS = 0.004  # the longest a message waits to be read; its time does not depend on it
+WATCH_POLLS = 250  # every second: is the port still there? (the player watches through this)
 QUEUE_SIZE = 16384  # rtmidi's queue: a second and a half of a 10,000/s flood, should we stall
 DRIFT_PER_SECOND = 20e-6  # how fast the anchor may move late (the MIDI system's clock vs ours)
 
@@ -59,7 +62,8 @@ def main(argv: list[str]) -> int:
     try:
         port = client(rtmidi.MidiIn, api, queue_size_limit=QUEUE_SIZE)
         port.ignore_types(sysex=False, timing=False, active_sense=False)  # deltas span every message
-        connect(port, name, port.get_ports(), "input", virtual=argv[2:] == ["virtual"])
+        virtual = argv[2:] == ["virtual"]
+        connect(port, name, port.get_ports(), "input", virtual=virtual)
     except Exception as exc:
         out.write(f"error {exc}\n".encode())
         out.flush()
@@ -70,7 +74,12 @@ def main(argv: list[str]) -> int:
     parent = os.getppid()
     stopped = []  # SIGTERM (the player closing the input) ends the loop, so the port is closed
     signal.signal(signal.SIGTERM, lambda signum, frame: stopped.append(signum))  # and not left to time out
+    polls, code = 0, 0
     while not stopped and os.getppid() == parent:
+        polls += 1
+        if polls % WATCH_POLLS == 0 and not virtual and name not in port.get_ports():
+            code = 3  # the port vanished: the player sees this reader end, and waits for it
+            break
         batch = []
         while (message := port.get_message()) is not None:
             batch.append(message)
@@ -88,7 +97,7 @@ def main(argv: list[str]) -> int:
         time.sleep(POLL_SECONDS)
     port.close_port()
     port.delete()
-    return 0
+    return code
 
 
 if __name__ == "__main__":

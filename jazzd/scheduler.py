@@ -3,7 +3,7 @@
 Events wait in a heap ordered by beat. Each beat becomes an absolute deadline through the clock
 only when it is next, so tempo changes and an external clock are followed up to the last moment.
 The thread sleeps until shortly before the deadline, then spins with `time.sleep(0)` (which lets
-go of the GIL, so the MIDI input callback is never starved). A note-on is realized — its pitch
+go of the GIL) for the last half millisecond. A note-on is realized — its pitch
 chosen over the chord in force — at the moment it is sent, and its note-off is queued with it.
 
 Late policy: an event up to LATE_LIMIT late is sent late (and counted); a note-on later than
@@ -27,8 +27,8 @@ from jazzd.clock import Clock
 
 log = logging.getLogger(__name__)
 
-SPIN_SECONDS = 0.002  # sleep until this close to a deadline, then spin
-IDLE_SECONDS = 0.005  # longest sleep when nothing is due (keeps watchdog and stop responsive)
+SPIN_SECONDS = 0.0005  # sleep until this close to a deadline, then spin (JACK's period is 1.3 ms+)
+WAIT_SECONDS = 0.02  # longest sleep: a followed clock may speed up meanwhile; `stop` is seen
 LATE_LIMIT = 0.020  # a note-on later than this is skipped
 ALL_NOTES_OFF = 123
 
@@ -255,11 +255,11 @@ class Scheduler:
                     continue
                 deadline = self.next_deadline()
                 if deadline is None or not self.clock.running:
-                    self._wake.wait(IDLE_SECONDS)
+                    self._wake.wait(WAIT_SECONDS)
                     self._wake.clear()
                     continue
                 if deadline - t > SPIN_SECONDS:
-                    self._wake.wait(min(deadline - t - SPIN_SECONDS, IDLE_SECONDS))
+                    self._wake.wait(min(deadline - t - SPIN_SECONDS, WAIT_SECONDS))
                     self._wake.clear()
                     continue
                 while now() < deadline and not stop.is_set():

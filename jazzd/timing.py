@@ -125,12 +125,21 @@ class _Session:
 
 
 def internal_run(
-    rig: Rig, log_dir: Path, model: str | None, seed: int, bpm: float, seconds: float, busy: bool
+    rig: Rig,
+    log_dir: Path,
+    model: str | None,
+    seed: int,
+    bpm: float,
+    seconds: float,
+    busy: bool,
+    realtime: bool = True,
 ) -> dict:
-    """jazzd's own clock, a chord changed on the keyboard every two beats (off the grid)."""
+    """jazzd's own clock, a chord changed on the keyboard every two beats (off the grid); with
+    `realtime` off, the timing thread at normal priority."""
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
     try:
-        with _Session(rig, log_dir, model, seed, "--bpm", f"{bpm:g}") as session:
+        priority = [] if realtime else ["--realtime-priority", "0"]
+        with _Session(rig, log_dir, model, seed, "--bpm", f"{bpm:g}", *priority) as session:
             rng = random.Random(seed)
             held: tuple[int, ...] = ()
             began, cpu_began = time.perf_counter(), cpu_seconds(session.jazzd.pid)
@@ -160,6 +169,7 @@ def internal_run(
         "bpm": bpm,
         "seconds": seconds,
         "busy_core": busy,
+        "realtime_priority": realtime,
         "at_receiver": _ms([a.t - s.due for s, a in ons]),
         "at_receiver_away_from_xruns": _ms([a.t - s.due for s, a in ons if a.frame in calm]),
         "at_sender": _ms([s.t - s.due for s, _ in ons]),
@@ -239,9 +249,9 @@ def bench_timing(
             rig = Rig("jazzd-bench-rig")
             try:
                 runs = [
-                    internal_run(rig, Path(tmp), model, seed, bpm, seconds, busy)
+                    internal_run(rig, Path(tmp), model, seed, bpm, seconds, busy, realtime)
                     for bpm in bpms
-                    for busy in (False, True)
+                    for busy, realtime in ((False, True), (True, True), (True, False))
                 ]
                 runs += [clock_run(rig, Path(tmp), model, seed, 150.0, beats, p) for p in sorted({0.0, drop})]
                 runs.append(input_run(rig, Path(tmp), model, seed, input_messages))
