@@ -11,17 +11,25 @@ time, which disturbs the whole graph. No virtual port is created unless asked fo
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import mido
-import rtmidi
 
 from jazzd.errors import JazzdError
+
+try:
+    import rtmidi
+except ImportError as exc:  # python-rtmidi's wheel needs the system's ALSA library
+    rtmidi = None
+    RTMIDI_PROBLEM = str(exc)
 from jazzd.reader import RECORD
 
 log = logging.getLogger(__name__)
@@ -54,12 +62,40 @@ HINTS = {
 }
 
 
-def client(kind: type, api: str, name: str = CLIENT_NAME, **options):
-    """A new rtmidi MidiIn or MidiOut on `api`, or one line saying why the MIDI system is not there."""
-    try:
-        return kind(getattr(rtmidi, f"API_{APIS[api]}"), name=name, **options)
-    except (rtmidi.SystemError, RuntimeError) as exc:
-        raise MidiUnavailable(f"cannot use {api.upper()} MIDI ({exc}): {HINTS[api]}") from None
+def client(direction: str, api: str, name: str = CLIENT_NAME, **options):
+    """A new rtmidi MidiIn ("in") or MidiOut ("out") on `api`, or one line saying why the MIDI
+    system is not there. What ALSA's and JACK's libraries print meanwhile is logged at debug
+    level, not left in the user's terminal next to that line."""
+    if rtmidi is None:
+        raise MidiUnavailable(
+            f"cannot load python-rtmidi ({RTMIDI_PROBLEM}): it needs the system's ALSA library; "
+            "on Debian or Raspberry Pi OS: sudo apt install libasound2"
+        )
+    kind = rtmidi.MidiIn if direction == "in" else rtmidi.MidiOut
+    with _library_chatter():
+        try:
+            return kind(getattr(rtmidi, f"API_{APIS[api]}"), name=name, **options)
+        except (rtmidi.SystemError, RuntimeError) as exc:
+            raise MidiUnavailable(f"cannot use {api.upper()} MIDI ({exc}): {HINTS[api]}") from None
+
+
+@contextlib.contextmanager
+def _library_chatter() -> Iterator[None]:
+    """File descriptor 2 goes to a temporary file meanwhile (libjack and libasound write there
+    directly, below Python); what they wrote is logged at debug level."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as caught:
+        os.dup2(caught.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            caught.seek(0)
+            for line in caught.read().decode(errors="replace").splitlines():
+                if line.strip():
+                    log.debug("MIDI library: %s", line)
 
 
 class PortLister:
@@ -69,18 +105,18 @@ class PortLister:
 
     def __init__(self, api: str):
         self.api = api
-        self._clients: dict[type, rtmidi.MidiIn | rtmidi.MidiOut] = {}
+        self._clients: dict[str, object] = {}  # "in" / "out" → rtmidi client
 
-    def _client(self, kind: type):
+    def _client(self, kind: str):
         if kind not in self._clients:
             self._clients[kind] = client(kind, self.api, f"{CLIENT_NAME}-watch")
         return self._clients[kind]
 
     def outputs(self) -> list[str]:
-        return self._client(rtmidi.MidiOut).get_ports()
+        return self._client("out").get_ports()
 
     def inputs(self) -> list[str]:
-        return self._client(rtmidi.MidiIn).get_ports()
+        return self._client("in").get_ports()
 
     def close(self) -> None:
         for each in self._clients.values():
@@ -128,11 +164,11 @@ class Output:
         self.api = api
         self.virtual = virtual
         self.name: str | None = None
-        self._port: rtmidi.MidiOut | None = None
+        self._port = None  # an open rtmidi.MidiOut
         self._lock = threading.Lock()  # the scheduler sends while the main thread reconnects
 
     def open(self, names: list[str]) -> str:
-        port = client(rtmidi.MidiOut, self.api)
+        port = client("out", self.api)
         name = connect(port, self.wanted, names, "output", self.virtual)
         if self.api == "jack":  # a JACK connection is live only after the graph is redrawn
             time.sleep(SETTLE_SECONDS)

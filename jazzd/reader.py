@@ -53,14 +53,12 @@ class ArrivalTimes:
 
 def main(argv: list[str]) -> int:
     """jazzd-reader API PORT [virtual]: opens PORT (exact name) and forwards to stdout."""
-    import rtmidi
-
     from jazzd.ports import client, connect
 
     api, name = argv[0], argv[1]
     out = sys.stdout.buffer
     try:
-        port = client(rtmidi.MidiIn, api, queue_size_limit=QUEUE_SIZE)
+        port = client("in", api, queue_size_limit=QUEUE_SIZE)
         port.ignore_types(sysex=False, timing=False, active_sense=False)  # deltas span every message
         virtual = argv[2:] == ["virtual"]
         connect(port, name, port.get_ports(), "input", virtual=virtual)

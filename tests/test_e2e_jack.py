@@ -184,7 +184,8 @@ def test_an_ambiguous_port_is_one_line_listing_the_candidates(rig):
 
 
 def test_no_midi_system_is_one_line(tmp_path):
-    """No JACK server (or no ALSA sequencer): one error line saying what to check, exit 1."""
+    """No JACK server (or no ALSA sequencer): one error line saying what to check, exit 1, and
+    none of libjack's own lines ("Cannot connect to server socket ...")."""
     env = {**__import__("os").environ, "JACK_DEFAULT_SERVER": "no-such-server", "JACK_NO_START_SERVER": "1"}
     done = subprocess.run(
         [sys.executable, "-m", "jazzd", "ports", "--midi-api", "jack"],
@@ -193,8 +194,23 @@ def test_no_midi_system_is_one_line(tmp_path):
         env=env,
         timeout=60,
     )
-    errors = [line for line in done.stderr.splitlines() if line.startswith("jazzd:")]
-    assert done.returncode == 1 and "Traceback" not in done.stderr
-    assert (
-        errors == [errors[0]] and "cannot use JACK MIDI" in errors[0] and "JACK server running" in errors[0]
+    lines = done.stderr.splitlines()
+    assert done.returncode == 1 and len(lines) == 1, done.stderr
+    assert "cannot use JACK MIDI" in lines[0] and "JACK server running" in lines[0]
+
+
+def test_a_missing_alsa_library_is_one_line_naming_the_package(tmp_path):
+    """python-rtmidi's wheel links the system's libasound.so.2, absent on a minimal Debian."""
+    fake = tmp_path / "rtmidi"
+    fake.mkdir()
+    (fake / "__init__.py").write_text(
+        'raise ImportError("libasound.so.2: cannot open shared object file: No such file or directory")\n'
     )
+    env = {**__import__("os").environ, "PYTHONPATH": str(tmp_path)}
+    for argv in (["ports"], ["--port", "synth", "--model", "seed-metheny"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "jazzd", *argv], capture_output=True, text=True, env=env, timeout=60
+        )
+        errors = [line for line in done.stderr.splitlines() if "error" in line]
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert len(errors) == 1 and "libasound.so.2" in errors[0] and "apt install libasound2" in errors[0]
