@@ -300,6 +300,20 @@ def cmd_ports(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from jazzd.doctor import run_checks
+
+    findings = run_checks()
+    if args.json:
+        print(json.dumps([asdict(f) for f in findings], indent=1))
+    else:
+        for f in findings:
+            print(f"{f.status:5} {f.check}: {f.detail}")
+    return 1 if any(f.status == "fail" for f in findings) else 0
+
+
 def channel_number(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 16:
@@ -475,6 +489,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--top-p", type=float, default=1.0, metavar="P")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(handler=cmd_eval)
+
+    doctor = commands.add_parser(
+        "doctor", help="what to check before a gig: architecture, packages, MIDI, real-time, CPU governor"
+    )
+    doctor.add_argument("--json", action="store_true")
+    doctor.set_defaults(handler=cmd_doctor)
 
     bench = commands.add_parser("bench", help="time per generated token, with baselines", parents=[common])
     bench.add_argument(

@@ -1,0 +1,137 @@
+"""`jazzd doctor`: what someone setting up a Pi needs to know before a gig, one line a check.
+
+Each finding is ok, warn (jazzd runs, but not at its best) or fail (it will not run). Nothing
+here changes the system; the real-time check asks for SCHED_FIFO in a short-lived thread.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import resource
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from jazzd.errors import JazzdError
+
+PACKAGES = ("numpy", "onnxruntime", "mido", "python-rtmidi")
+REALTIME_PRIORITY = 3  # what the timing thread asks for by default (daemon.PlayOptions)
+
+
+@dataclass(frozen=True)
+class Finding:
+    status: str  # "ok", "warn" or "fail"
+    check: str
+    detail: str
+
+
+def architecture() -> Finding:
+    machine = platform.machine()
+    if sys.maxsize <= 2**32 or machine in ("armv6l", "armv7l", "i686"):
+        return Finding(
+            "fail",
+            "architecture",
+            f"{machine}, 32-bit: onnxruntime has no wheel for it (nor numpy and python-rtmidi for "
+            "every Python); install the 64-bit Raspberry Pi OS (arm64)",
+        )
+    return Finding("ok", "architecture", f"{machine}, 64-bit")
+
+
+def python() -> Finding:
+    return Finding("ok", "python", f"{platform.python_version()} ({sys.executable})")
+
+
+def packages() -> Finding:
+    versions = []
+    for name in PACKAGES:
+        try:
+            versions.append(f"{name} {importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            return Finding("fail", "packages", f"{name} is not installed (pip install jazzd)")
+    return Finding("ok", "packages", ", ".join(versions))
+
+
+def midi_library() -> Finding:
+    from jazzd import ports
+
+    if ports.rtmidi is None:
+        return Finding(
+            "fail",
+            "MIDI library",
+            f"python-rtmidi does not load ({ports.RTMIDI_PROBLEM}): apt install libasound2",
+        )
+    return Finding("ok", "MIDI library", "python-rtmidi loads (the system's libasound.so.2 is there)")
+
+
+def midi_system(api: str) -> Finding:
+    """Is the MIDI system there, and which ports does it have?"""
+    from jazzd.ports import PortLister
+
+    check = {"alsa": "ALSA sequencer", "jack": "JACK server"}[api]
+    if api == "alsa" and not Path("/dev/snd/seq").exists():
+        return Finding(
+            "warn", check, "no /dev/snd/seq: load the snd-seq module (modprobe snd-seq), or use JACK"
+        )
+    lister = PortLister(api)
+    try:
+        outputs, inputs = lister.outputs(), lister.inputs()
+    except JazzdError as exc:
+        if api == "jack":
+            return Finding("warn", check, "none running for this user (fine when jazzd uses ALSA)")
+        return Finding("warn", check, f"not usable ({exc})")
+    finally:
+        lister.close()
+    return Finding(
+        "ok",
+        check,
+        f"outputs: {', '.join(outputs) or 'none'}; inputs: {', '.join(inputs) or 'none'}",
+    )
+
+
+def realtime() -> Finding:
+    """Can a thread of this user get SCHED_FIFO at the timing thread's priority?"""
+    result: list[str] = []
+
+    def ask() -> None:
+        try:
+            os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(REALTIME_PRIORITY))
+            result.append("")
+        except (OSError, AttributeError) as exc:
+            result.append(str(exc))
+
+    thread = threading.Thread(target=ask)
+    thread.start()
+    thread.join()
+    soft, _ = resource.getrlimit(resource.RLIMIT_RTPRIO)
+    if result[0]:
+        return Finding(
+            "warn",
+            "real-time priority",
+            f"not allowed here (RLIMIT_RTPRIO {soft}: {result[0]}); the service unit allows it "
+            "(LimitRTPRIO=20), or add this user to a group with an rtprio limit",
+        )
+    return Finding("ok", "real-time priority", f"SCHED_FIFO {REALTIME_PRIORITY} allowed")
+
+
+def governor(cpus: Path = Path("/sys/devices/system/cpu")) -> Finding:
+    paths = sorted(cpus.glob("cpu[0-9]*/cpufreq/scaling_governor"))
+    if not paths:
+        return Finding("ok", "CPU governor", "no cpufreq here (fixed clock, or a virtual machine)")
+    found = sorted({p.read_text().strip() for p in paths})
+    if found != ["performance"]:
+        return Finding(
+            "warn",
+            "CPU governor",
+            f"{', '.join(found)}: a slow clock-up can make notes late; set 'performance' "
+            "(echo performance | sudo tee /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor)",
+        )
+    return Finding("ok", "CPU governor", "performance")
+
+
+def run_checks() -> list[Finding]:
+    library = midi_library()
+    systems = [midi_system("alsa"), midi_system("jack")] if library.status == "ok" else []
+    return [architecture(), python(), packages(), library, *systems, realtime(), governor()]
