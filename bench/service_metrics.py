@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from jazzd.rig import Rig, jack_server
+from jazzd.measure.rig import Rig, jack_server
 
 
 def rss_kib(pid: int) -> int:

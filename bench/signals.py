@@ -1,5 +1,5 @@
 """Signals at random moments: jazzd as a real process on JACK, sent SIGHUP, SIGTERM and SIGINT at
-random moments (reloads landing on reloads included), judged at the rig (jazzd/rig.py).
+random moments (reloads landing on reloads included), judged at the rig (jazzd/measure/rig.py).
 
   python bench/signals.py --signals 1000
 
@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from jazzd.rig import Jazzd, Rig, hanging, jack_server
+from jazzd.measure.rig import Jazzd, Rig, hanging, jack_server
 
 
 def one_run(rig: Rig, log_dir: Path, rng: random.Random, hups: int) -> dict:

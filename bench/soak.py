@@ -24,13 +24,13 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from jazzd.clock import InternalClock, ManualClock
 from jazzd.engine import Engine
-from jazzd.listen import ChordTracker, Controls, Keyboard, ProgressionChords
-from jazzd.perform import Feel, Performer
+from jazzd.live.clock import InternalClock, ManualClock
+from jazzd.live.listen import ChordTracker, Controls, Keyboard, ProgressionChords
+from jazzd.live.perform import Feel, Performer
+from jazzd.live.scheduler import Scheduler
+from jazzd.measure.rig import jack_server
 from jazzd.realize import Soloist
-from jazzd.rig import jack_server
-from jazzd.scheduler import Scheduler
 
 CHORDS = [(36, 40, 43, 46), (41, 45, 48, 51), (38, 41, 45, 48), (43, 47, 50, 53), (42, 46, 49, 52)]
 
@@ -148,8 +148,8 @@ def real_jack(minutes: float, model: str | None, seed: int, flood_minutes: float
 
 
 def _real_jack(minutes: float, model: str | None, seed: int, flood_minutes: float) -> dict:
-    from jazzd.ports import Input, Output, PortLister
-    from jazzd.rig import Rig, hanging, is_note_on
+    from jazzd.live.ports import Input, Output, PortLister
+    from jazzd.measure.rig import Rig, hanging, is_note_on
 
     rig = Rig("soak-rig")  # the receiver (and the flood's keyboard): a JACK client doing nothing else
     synth = rig.synth("soak-synth")

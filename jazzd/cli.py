@@ -10,9 +10,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from jazzd.chords import DEFAULT_PROGRESSION
-from jazzd.corpus import SEED_FILE, SEED_PRESET, MidiSelection, read_corpus, summarize
 from jazzd.errors import JazzdError
+from jazzd.music.chords import DEFAULT_PROGRESSION
+from jazzd.music.corpus import SEED_FILE, SEED_PRESET, MidiSelection, read_corpus, summarize
 
 SYSTEM_CONFIG = "/etc/jazzd/jazzd.toml"
 
@@ -102,7 +102,7 @@ def cmd_corpus_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from jazzd import train  # training stays out of the player's imports
+    from jazzd.learn import train  # training stays out of the player's imports
 
     paths = args.paths or ([train.PRESET_CORPUS[args.preset]] if args.preset else [])
     if not paths:
@@ -124,14 +124,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     work_dir = Path(args.work_dir) / name
     train.train(paths, settings, work_dir, _selection(args))
     if not args.no_export:
-        from jazzd.export import export
+        from jazzd.learn.export import export
 
         export(work_dir, Path(args.out_dir) / f"{name}.onnx")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from jazzd.export import export
+    from jazzd.learn.export import export
 
     run_dir = Path(args.run)
     export(run_dir, Path(args.output) if args.output else Path("models") / f"{run_dir.name}.onnx")
@@ -158,7 +158,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from jazzd.engine import Engine
-    from jazzd.evaluate import MEASURES, evaluate
+    from jazzd.learn.evaluate import MEASURES, evaluate
 
     engines = [Engine(m, seed=args.seed, temperature=args.temperature, top_p=args.top_p) for m in args.model]
     solos, _ = read_corpus(args.corpus)
@@ -231,10 +231,10 @@ def _timing_line(run: dict) -> str:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from jazzd.bench import run_bench
+    from jazzd.learn.baselines import run_bench
 
     if args.timing:
-        from jazzd.timing import bench_timing
+        from jazzd.measure.timing import bench_timing
 
         runs = bench_timing(
             args.model, args.seed, args.bpm, args.seconds, args.beats, args.drop, args.input_messages
@@ -258,8 +258,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    from jazzd.config import build_options
-    from jazzd.daemon import play
+    from jazzd.live.config import build_options
+    from jazzd.live.daemon import play
 
     overrides = {
         "port": args.port,
@@ -283,7 +283,7 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 
 def cmd_ports(args: argparse.Namespace) -> int:
-    from jazzd.ports import PortLister
+    from jazzd.live.ports import PortLister
 
     lister = PortLister(args.midi_api)
     try:
@@ -303,7 +303,7 @@ def cmd_ports(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from jazzd.doctor import run_checks
+    from jazzd.live.doctor import run_checks
 
     findings = run_checks()
     if args.json:

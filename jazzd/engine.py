@@ -13,8 +13,8 @@ import numpy as np
 import onnxruntime as ort
 
 from jazzd.errors import ModelError
-from jazzd.grammar import phase_index
 from jazzd.modelfile import ModelFiles, load_model_files
+from jazzd.music.grammar import phase_index
 
 OUTPUTS = ("probs", "a_new", "c_new")
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jazzd.errors import ModelError
-from jazzd.grammar import BAR_TICKS, CHORD_PHASE_SIZE, GRID_TICKS, TICKS_PER_BEAT, WINDOW_HALF_WIDTH
-from jazzd.vocab import Vocabulary
+from jazzd.music.grammar import BAR_TICKS, CHORD_PHASE_SIZE, GRID_TICKS, TICKS_PER_BEAT, WINDOW_HALF_WIDTH
+from jazzd.music.vocab import Vocabulary
 
 SIDECAR_FORMAT = 1
 DEFAULT_MODEL = "wjazzd"

@@ -11,11 +11,9 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from jazzd.chords import Chord
 from jazzd.engine import Engine
-from jazzd.grammar import BAR_TICKS, Note, Token, realize_pitch
-
-DEFAULT_REGISTER = (55, 84)
+from jazzd.music.chords import Chord
+from jazzd.music.grammar import BAR_TICKS, DEFAULT_REGISTER, Note, Token, realize_pitch
 
 
 @dataclass

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import mido
 
-from jazzd.chords import Chord, parse_progression
-from jazzd.grammar import BAR_TICKS, TICKS_PER_BEAT, Note
+from jazzd.music.chords import Chord, parse_progression
+from jazzd.music.grammar import BAR_TICKS, TICKS_PER_BEAT, Note
 from jazzd.realize import Soloist
 
 MIDI_TICKS_PER_BEAT = 480

@@ -31,7 +31,7 @@ def jack():
     name = f"jazzd-test-{os.getpid()}"
     saved = {k: os.environ.get(k) for k in ("JACK_DEFAULT_SERVER", "JACK_NO_START_SERVER")}
     os.environ.update(JACK_DEFAULT_SERVER=name, JACK_NO_START_SERVER="1")
-    from jazzd.rig import start_jack
+    from jazzd.measure.rig import start_jack
 
     try:
         server = start_jack(name)
@@ -50,7 +50,7 @@ def jack():
 @pytest.fixture
 def rig(jack):
     """The test rig: a synth and keyboard in a JACK client process that does nothing else."""
-    from jazzd.rig import Rig
+    from jazzd.measure.rig import Rig
 
     rig = Rig(f"rig{os.getpid() % 1000}")
     yield rig

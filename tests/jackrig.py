@@ -1,4 +1,4 @@
-"""The end-to-end tests' side of the rig (jazzd/rig.py): jazzd started as a real process with
+"""The end-to-end tests' side of the rig (jazzd/measure/rig.py): jazzd started as a real process with
 --midi-log, and the checks every test makes at the receiver."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from jazzd.rig import Jazzd, Rig, Synth, hanging, is_note_on, match
+from jazzd.measure.rig import Jazzd, Rig, Synth, hanging, is_note_on, match
 
 
 def start_jazzd(*args: str, tmp: Path | None = None, model: str = "seed-metheny", seed: int = 3) -> Jazzd:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from jazzd.chords import NOTE_NAMES, parse_chord, recognize_chord
 from jazzd.errors import ChordError
+from jazzd.music.chords import NOTE_NAMES, parse_chord, recognize_chord
 
 
 def intervals(chord, which="tones"):

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from jazzd.clock import InternalClock, ManualClock, MidiClockFollower
+from jazzd.live.clock import InternalClock, ManualClock, MidiClockFollower
 
 
 def test_internal_clock_beats_and_times_are_inverse():

@@ -5,13 +5,13 @@ from pathlib import Path
 import pytest
 
 from jazzd.cli import main
-from jazzd.config import EX_CONFIG, ConfigError, build_options, read_config
+from jazzd.live.config import EX_CONFIG, ConfigError, build_options, read_config
 
 SHIPPED = Path(__file__).resolve().parents[1] / "config" / "jazzd.toml"
 
 
 def test_the_shipped_config_sets_every_key_and_reads():
-    from jazzd.config import KEYS
+    from jazzd.live.config import KEYS
 
     values = read_config(SHIPPED)
     assert len(values) == len(KEYS)

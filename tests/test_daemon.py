@@ -10,8 +10,9 @@ import mido
 import pytest
 from builders import NotifySocket
 
-from jazzd.clock import MidiClockFollower
-from jazzd.daemon import PING_SECONDS, STALL_SECONDS, Player, PlayOptions, Signals
+from jazzd.live.clock import MidiClockFollower
+from jazzd.live.config import PlayOptions
+from jazzd.live.daemon import PING_SECONDS, STALL_SECONDS, Player, Signals
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 
 import json
 
-from jazzd import doctor
 from jazzd.cli import main
+from jazzd.live import doctor
 
 
 def test_a_32_bit_system_fails_with_what_to_install(monkeypatch):
@@ -13,7 +13,7 @@ def test_a_32_bit_system_fails_with_what_to_install(monkeypatch):
 
 
 def test_a_missing_alsa_library_fails_and_names_the_package(monkeypatch):
-    from jazzd import ports
+    from jazzd.live import ports
 
     monkeypatch.setattr(ports, "rtmidi", None)
     monkeypatch.setattr(

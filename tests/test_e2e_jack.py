@@ -11,8 +11,8 @@ import time
 import mido
 from jackrig import delivered, judge, start_jazzd
 
-from jazzd.chords import parse_chord
-from jazzd.rig import ALL_NOTES_OFF, CC, away_from_xruns, grid_offsets, mixed_input
+from jazzd.measure.rig import ALL_NOTES_OFF, CC, away_from_xruns, grid_offsets, mixed_input
+from jazzd.music.chords import parse_chord
 
 BPM = 200
 

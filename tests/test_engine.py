@@ -9,7 +9,7 @@ from builders import TINY_TOKENS, lstm_weights, numpy_step, write_onnx_step, wri
 from jazzd.engine import Engine
 from jazzd.errors import ModelError
 from jazzd.modelfile import load_model_files, write_sidecar
-from jazzd.vocab import Vocabulary
+from jazzd.music.vocab import Vocabulary
 
 
 def test_engine_matches_the_numpy_step_over_chained_tokens(tmp_path):

@@ -6,10 +6,10 @@ import math
 import numpy as np
 from builders import write_tiny_model
 
-from jazzd.chords import parse_chord
 from jazzd.cli import main
-from jazzd.evaluate import Line, bigram_nll, distributions, harmony_shares, overlap
-from jazzd.grammar import Note, encode
+from jazzd.learn.evaluate import Line, bigram_nll, distributions, harmony_shares, overlap
+from jazzd.music.chords import parse_chord
+from jazzd.music.grammar import Note, encode
 
 
 def test_overlap_area():
@@ -61,7 +61,7 @@ def test_eval_picks_validation_training_or_all_solos_and_pools_takes(tmp_path, c
     from builders import TINY_TOKENS, block_chords, write_midi
 
     from jazzd.modelfile import write_sidecar
-    from jazzd.vocab import Vocabulary
+    from jazzd.music.vocab import Vocabulary
 
     model = write_tiny_model(tmp_path)
     extra = {"corpus": {"files": [], "validation_solos": ["a"]}, "training": {}, "results": {}}

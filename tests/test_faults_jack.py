@@ -9,7 +9,7 @@ import time
 
 from jackrig import judge, start_jazzd
 
-from jazzd.rig import ALL_NOTES_OFF, CC, hanging
+from jazzd.measure.rig import ALL_NOTES_OFF, CC, hanging
 
 
 def test_synth_unplugged_and_replugged_at_random_moments(rig, tmp_path):

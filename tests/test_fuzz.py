@@ -8,11 +8,11 @@ from builders import block_chords, write_midi, write_tiny_model
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jazzd.chords import parse_progression
-from jazzd.config import ConfigError, read_config
-from jazzd.corpus import read_midi, read_wjazzd
 from jazzd.errors import ChordError, CorpusError, JazzdError
+from jazzd.live.config import ConfigError, read_config
 from jazzd.modelfile import load_model_files
+from jazzd.music.chords import parse_progression
+from jazzd.music.corpus import read_midi, read_wjazzd
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

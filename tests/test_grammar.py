@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jazzd.chords import NOTE_NAMES, parse_chord
-from jazzd.corpus import normalize_line
-from jazzd.grammar import (
+from jazzd.music.chords import NOTE_NAMES, parse_chord
+from jazzd.music.corpus import normalize_line
+from jazzd.music.grammar import (
     MAX_TOKEN_TICKS,
     TICKS_PER_BEAT,
     Note,

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from jazzd.reader import ArrivalTimes
+from jazzd.live.reader import ArrivalTimes
 
 
 def test_arrival_times_follow_the_deltas_not_the_reads():

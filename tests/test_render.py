@@ -9,10 +9,10 @@ import mido
 import pytest
 from builders import write_tiny_model
 
-from jazzd.chords import parse_chord, parse_progression
 from jazzd.cli import main
 from jazzd.engine import Engine
 from jazzd.errors import ChordError
+from jazzd.music.chords import parse_chord, parse_progression
 from jazzd.realize import Soloist
 from jazzd.render import Timeline
 
@@ -139,7 +139,8 @@ class Block:
         if name.split(".")[0] in ("tensorflow", "keras", "tf2onnx"):
             raise ImportError("blocked: " + name)
 sys.meta_path.insert(0, Block())
-import jazzd.cli, jazzd.engine, jazzd.realize, jazzd.render, jazzd.evaluate, jazzd.modelfile, jazzd.bench
+import jazzd.cli, jazzd.engine, jazzd.realize, jazzd.render, jazzd.modelfile
+import jazzd.learn.evaluate, jazzd.learn.baselines
 code = jazzd.cli.main(["render", "--model", {str(model)!r}, "--bars", "4", "-o", {str(tmp_path / "x.mid")!r}])
 assert not [m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf2onnx")]
 print("exit", code)

@@ -4,12 +4,12 @@ import mido
 import pytest
 from builders import Recorder, run_until, write_tiny_model
 
-from jazzd.clock import ManualClock
 from jazzd.engine import Engine
-from jazzd.listen import ChordTracker, Controls, Keyboard, ProgressionChords
-from jazzd.perform import Feel, Performer
+from jazzd.live.clock import ManualClock
+from jazzd.live.listen import ChordTracker, Controls, Keyboard, ProgressionChords
+from jazzd.live.perform import Feel, Performer
+from jazzd.live.scheduler import LATE_LIMIT, Scheduler
 from jazzd.realize import Soloist
-from jazzd.scheduler import LATE_LIMIT, Scheduler
 
 
 @pytest.fixture
@@ -181,7 +181,7 @@ def test_answer_waits_for_silence_and_gives_way(tmp_path):
 
 
 def test_control_changes(tmp_path):
-    from jazzd.daemon import Player
+    from jazzd.live.daemon import Player
 
     clock, port, scheduler, performer, _tracker, board = performance(tmp_path, keyboard=True)
     actions = Player._actions.__get__(
@@ -236,8 +236,8 @@ def test_the_performer_follows_a_clock_that_jumps_back(tmp_path):
 def test_the_live_line_starts_on_the_bar_and_is_the_rendered_line(model):
     """Same seed, progression and tempo: the first 16 bars played live are the notes `jazzd
     render` writes (onset, length and pitch), from beat 0 of bar 1."""
-    from jazzd.chords import parse_progression
-    from jazzd.grammar import TICKS_PER_BEAT
+    from jazzd.music.chords import parse_progression
+    from jazzd.music.grammar import TICKS_PER_BEAT
     from jazzd.render import Timeline
 
     chords, bpm, seed = "| F7 | Bb7 | F7 | Cm7 F7 | Bb7 | Bdim7 | F7 | D7 |", 180.0, 5
@@ -328,7 +328,7 @@ def test_a_reconnect_waits_until_the_old_port_is_silenced(rig):
 
 
 def test_the_sixteenth_grid_moves_on_far_into_a_performance():
-    from jazzd.perform import next_sixteenth
+    from jazzd.live.perform import next_sixteenth
 
     for beat in (0.0, 0.1, 2.0**24, 2.0**24 + 0.25, 2.0**40):
         assert beat < next_sixteenth(beat) <= beat + 0.25
@@ -376,7 +376,7 @@ def test_clock_sessions_in_random_orders_never_play_outside_a_session(tmp_path):
     random orders: every note-on falls inside a running session, and nothing is left sounding."""
     import random
 
-    from jazzd.clock import MidiClockFollower
+    from jazzd.live.clock import MidiClockFollower
 
     rng = random.Random(8)
     t = [0.0]

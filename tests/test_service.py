@@ -17,7 +17,7 @@ import pytest
 from builders import NotifySocket
 from jackrig import judge, start_jazzd
 
-from jazzd.rig import hanging
+from jazzd.measure.rig import hanging
 
 UNIT = Path(__file__).resolve().parents[1] / "systemd" / "jazzd.service"
 INSTALLED = "/opt/jazzd/bin/jazzd"
@@ -186,7 +186,8 @@ def test_a_reload_keeps_a_pause_set_on_the_keyboard(rig, tmp_path):
 def test_a_dying_timing_thread_exits_70_with_every_note_ended(rig):
     """In-process: the realizer raises on the timing thread; the player says so and exits with
     EX_SOFTWARE (systemd restarts it), after silencing the synth."""
-    from jazzd.daemon import EX_SOFTWARE, Player, PlayOptions, Signals
+    from jazzd.live.config import PlayOptions
+    from jazzd.live.daemon import EX_SOFTWARE, Player, Signals
 
     synth = rig.synth("die-synth")
     player = Player(PlayOptions(port=synth.port, midi_api="jack", model="seed-metheny", bpm=240))
@@ -225,7 +226,8 @@ def test_a_notify_socket_nobody_reads_never_stalls_the_timing(rig, tmp_path, mon
 def test_a_failing_input_handler_exits_70_with_every_note_ended(rig, caplog):
     """In-process: a knob's action raises on the input thread; logged with its traceback, the
     synth silenced, exit EX_SOFTWARE."""
-    from jazzd.daemon import EX_SOFTWARE, Player, PlayOptions, Signals
+    from jazzd.live.config import PlayOptions
+    from jazzd.live.daemon import EX_SOFTWARE, Player, Signals
 
     synth, keys = rig.synth("knob-synth"), rig.keys("knob-keys")
     player = Player(

@@ -1,7 +1,7 @@
 """The real files in ../shared/data: WJazzD, the seed slice of Metheny, the Oscar Peterson files."""
 
 from jazzd.cli import main
-from jazzd.corpus import SEED_PRESET, MidiSelection, read_corpus, read_midi, summarize
+from jazzd.music.corpus import SEED_PRESET, MidiSelection, read_corpus, read_midi, summarize
 
 
 def test_every_wjazzd_solo_reads_and_round_trips(shared_data):

@@ -87,7 +87,7 @@ def test_export_is_reproducible_byte_for_byte(trained):
 
 
 def test_export_refuses_a_model_that_fails_parity(trained, monkeypatch, capsys):
-    from jazzd import export
+    from jazzd.learn import export
 
     monkeypatch.setattr(export, "check_parity", lambda *a, **k: 3e-4)
     target = trained / "refused.onnx"

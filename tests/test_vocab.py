@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from jazzd.errors import JazzdError
-from jazzd.grammar import Token
-from jazzd.vocab import Vocabulary, windows
+from jazzd.music.grammar import Token
+from jazzd.music.vocab import Vocabulary, windows
 
 
 def test_vocabulary_sorted_with_counts_and_saved(tmp_path):

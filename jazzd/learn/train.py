@@ -19,10 +19,17 @@ from pathlib import Path
 
 import numpy as np
 
-from jazzd.corpus import MidiSelection, Solo, read_corpus
 from jazzd.errors import JazzdError, MissingExtraError
-from jazzd.grammar import BAR_TICKS, CHORD_PHASE_SIZE, encode, new_chord_flags, onset_phases, phase_index
-from jazzd.vocab import Vocabulary, windows
+from jazzd.music.corpus import MidiSelection, Solo, read_corpus
+from jazzd.music.grammar import (
+    BAR_TICKS,
+    CHORD_PHASE_SIZE,
+    encode,
+    new_chord_flags,
+    onset_phases,
+    phase_index,
+)
+from jazzd.music.vocab import Vocabulary, windows
 
 log = logging.getLogger(__name__)
 

@@ -8,16 +8,15 @@ the key and what is allowed, and exit code 78 (EX_CONFIG), which systemd is told
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jazzd.chords import parse_progression
-from jazzd.daemon import PlayOptions
 from jazzd.errors import ChordError, JazzdError, ModelError
-from jazzd.listen import Controls
+from jazzd.live.listen import Controls
 from jazzd.modelfile import load_model_files
-from jazzd.perform import MODES
+from jazzd.music.chords import DEFAULT_PROGRESSION, parse_progression
+from jazzd.music.grammar import DEFAULT_REGISTER
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -26,6 +25,35 @@ else:  # pragma: no cover - Python 3.10
 
 SYSTEM_CONFIG = Path("/etc/jazzd/jazzd.toml")
 EX_CONFIG = 78
+MODES = ("solo", "trade", "answer")
+
+
+@dataclass
+class PlayOptions:
+    """Everything the player needs; filled from the config file and the command line."""
+
+    port: str = ""  # must be given: on the command line or in the config
+    input: str | None = None
+    clock: str = "internal"
+    bpm: float = 120.0
+    chords: str = DEFAULT_PROGRESSION
+    model: str | None = None
+    channel: int = 1
+    midi_api: str = "alsa"
+    seed: int = 0
+    temperature: float = 1.0
+    top_p: float = 1.0
+    virtual: bool = False
+    split: int = 60
+    mode: str = "solo"
+    trade_bars: int = 4
+    answer_after: float = 2.0
+    swing: float = 0.5
+    register: tuple[int, int] = DEFAULT_REGISTER
+    controls: Controls = field(default_factory=Controls)
+    lookahead: float = 0.5
+    midi_log: str | None = None  # a file: every message sent and received, timed (JSON lines)
+    realtime_priority: int = 3  # the timing thread's SCHED_FIFO priority (0: normal), below JACK's 5
 
 
 class ConfigError(JazzdError, ValueError):

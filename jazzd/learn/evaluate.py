@@ -17,12 +17,12 @@ from itertools import pairwise
 
 import numpy as np
 
-from jazzd.chords import Chord
-from jazzd.corpus import Solo
 from jazzd.engine import Engine
-from jazzd.grammar import TICKS_PER_BEAT, Note, Token, encode, new_chord_flags, onset_phases
+from jazzd.music.chords import Chord
+from jazzd.music.corpus import Solo
+from jazzd.music.grammar import TICKS_PER_BEAT, Note, Token, encode, new_chord_flags, onset_phases
+from jazzd.music.vocab import Vocabulary
 from jazzd.realize import Soloist
-from jazzd.vocab import Vocabulary
 
 MEASURES = ("note_type", "chord_tones_on_beats", "interval", "duration", "bar_range", "repeated_4grams")
 DURATION_BINS = (1, 3, 4, 6, 8, 9, 12, 18, 24, 36, 48)

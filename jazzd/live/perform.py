@@ -13,15 +13,14 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from jazzd.chords import Chord
-from jazzd.grammar import TICKS_PER_BEAT
-from jazzd.listen import Keyboard
+from jazzd.live.listen import Keyboard
+from jazzd.live.scheduler import LATE_LIMIT, Scheduler
+from jazzd.music.chords import Chord
+from jazzd.music.grammar import TICKS_PER_BEAT
 from jazzd.realize import Soloist
-from jazzd.scheduler import LATE_LIMIT, Scheduler
 
 log = logging.getLogger(__name__)
 
-MODES = ("solo", "trade", "answer")
 BEATS_PER_BAR = 4
 MAX_AHEAD = 4.0  # beats: one token (at most 4 beats) may end this far past the lookahead
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from jazzd.errors import JazzdError
-from jazzd.grammar import Token
+from jazzd.music.grammar import Token
 
 
 class Vocabulary:

@@ -16,9 +16,16 @@ from pathlib import Path
 import numpy as np
 
 from jazzd.errors import JazzdError, MissingExtraError
+from jazzd.learn.train import (
+    TRAIN_EXTRA_HINT,
+    TrainSettings,
+    build_model,
+    import_tensorflow,
+    phase_size,
+    read_run,
+)
 from jazzd.modelfile import write_sidecar
-from jazzd.train import TRAIN_EXTRA_HINT, TrainSettings, build_model, import_tensorflow, phase_size, read_run
-from jazzd.vocab import Vocabulary
+from jazzd.music.vocab import Vocabulary
 
 log = logging.getLogger(__name__)
 

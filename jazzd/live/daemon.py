@@ -18,19 +18,18 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import mido
 
-from jazzd.chords import DEFAULT_PROGRESSION
-from jazzd.clock import InternalClock, MidiClockFollower
 from jazzd.engine import Engine
 from jazzd.errors import JazzdError
-from jazzd.listen import ChordTracker, Controls, Keyboard, ProgressionChords
-from jazzd.perform import Feel, Performer
-from jazzd.ports import Input, Output, PortLister, PortLost, PortNotFound
-from jazzd.realize import DEFAULT_REGISTER, Soloist
-from jazzd.scheduler import Scheduler
+from jazzd.live.clock import InternalClock, MidiClockFollower
+from jazzd.live.config import PlayOptions
+from jazzd.live.listen import ChordTracker, Keyboard, ProgressionChords
+from jazzd.live.perform import Feel, Performer
+from jazzd.live.ports import Input, Output, PortLister, PortLost, PortNotFound
+from jazzd.live.scheduler import Scheduler
+from jazzd.realize import Soloist
 
 log = logging.getLogger(__name__)
 
@@ -46,37 +45,9 @@ FLUSH_SECONDS = 0.2  # how long a reconnect waits for the timing thread to silen
 EX_SOFTWARE = 70  # the timing thread died: exit so that systemd restarts jazzd
 
 
-@dataclass
-class PlayOptions:
-    """Everything the player needs; filled from the config file and the command line."""
-
-    port: str = ""  # must be given: on the command line or in the config
-    input: str | None = None
-    clock: str = "internal"
-    bpm: float = 120.0
-    chords: str = DEFAULT_PROGRESSION
-    model: str | None = None
-    channel: int = 1
-    midi_api: str = "alsa"
-    seed: int = 0
-    temperature: float = 1.0
-    top_p: float = 1.0
-    virtual: bool = False
-    split: int = 60
-    mode: str = "solo"
-    trade_bars: int = 4
-    answer_after: float = 2.0
-    swing: float = 0.5
-    register: tuple[int, int] = DEFAULT_REGISTER
-    controls: Controls = field(default_factory=Controls)
-    lookahead: float = 0.5
-    midi_log: str | None = None  # a file: every message sent and received, timed (JSON lines)
-    realtime_priority: int = 3  # the timing thread's SCHED_FIFO priority (0: normal), below JACK's 5
-
-
 class _Notifier:
-    """sd_notify over one datagram socket, never blocking: the watchdog ping comes from the
-    timing thread, which must not wait on a service manager that is slow to read."""
+    """sd_notify over one datagram socket, never blocking: the main thread must not wait on a
+    service manager that is slow to read."""
 
     def __init__(self) -> None:
         self._sock: socket.socket | None = None

@@ -30,7 +30,7 @@ try:
 except ImportError as exc:  # python-rtmidi's wheel needs the system's ALSA library
     rtmidi = None
     RTMIDI_PROBLEM = str(exc)
-from jazzd.reader import RECORD
+from jazzd.live.reader import RECORD
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +206,7 @@ class Output:
 
 
 class Input:
-    """An input port read by its own reader process (jazzd/reader.py), whose records a thread
+    """An input port read by its own reader process (jazzd/live/reader.py), whose records a thread
     here hands to `handler(message, arrival time)`; bytes are parsed by mido's parser, which
     drops garbage. The thread blocks on the pipe: nothing polls in this process."""
 
@@ -231,7 +231,14 @@ class Input:
     def open(self, names: list[str]) -> str:
         name = self.wanted if self.virtual else match_port(self.wanted, names, "input")
         reader = subprocess.Popen(
-            [sys.executable, "-m", "jazzd.reader", self.api, name, *(["virtual"] if self.virtual else [])],
+            [
+                sys.executable,
+                "-m",
+                "jazzd.live.reader",
+                self.api,
+                name,
+                *(["virtual"] if self.virtual else []),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
         )

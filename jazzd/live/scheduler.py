@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import mido
 
-from jazzd.clock import Clock
+from jazzd.live.clock import Clock
 
 log = logging.getLogger(__name__)
 

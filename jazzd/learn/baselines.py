@@ -40,7 +40,7 @@ def bench_engine(engine: Engine, tokens: int) -> dict[str, float]:
 
 
 def bench_keras(vocab_size: int, n_a: int, tokens: int) -> dict[str, dict[str, float]]:
-    from jazzd.train import import_tensorflow
+    from jazzd.learn.train import import_tensorflow
 
     tf, keras = import_tensorflow()
     cell, dense = keras.layers.LSTMCell(n_a), keras.layers.Dense(vocab_size, activation="softmax")

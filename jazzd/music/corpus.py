@@ -20,9 +20,9 @@ from pathlib import Path
 
 import mido
 
-from jazzd.chords import Chord, parse_chord, recognize_chord
 from jazzd.errors import ChordError, CorpusError
-from jazzd.grammar import (
+from jazzd.music.chords import Chord, parse_chord, recognize_chord
+from jazzd.music.grammar import (
     BAR_TICKS,
     MAX_TOKEN_TICKS,
     MIN_REST_TICKS,

@@ -53,7 +53,7 @@ class ArrivalTimes:
 
 def main(argv: list[str]) -> int:
     """jazzd-reader API PORT [virtual]: opens PORT (exact name) and forwards to stdout."""
-    from jazzd.ports import client, connect
+    from jazzd.live.ports import client, connect
 
     api, name = argv[0], argv[1]
     out = sys.stdout.buffer

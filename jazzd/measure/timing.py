@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from jazzd.errors import JazzdError
-from jazzd.rig import (
+from jazzd.measure.rig import (
     Jazzd,
     Rig,
     away_from_xruns,

@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from jazzd.chords import Chord
+from jazzd.music.chords import Chord
 
 TICKS_PER_BEAT = 12
 GRID_TICKS = (0, 3, 4, 6, 8, 9, 12)  # grid points inside one beat: quarters and thirds
@@ -20,6 +20,7 @@ BAR_TICKS = 4 * TICKS_PER_BEAT  # a 4/4 bar: the metric phase a model may read i
 CHORD_PHASE_SIZE = 2 * BAR_TICKS  # the phase input of models that also read chord changes
 MAX_TOKEN_TICKS = 4 * TICKS_PER_BEAT
 WINDOW_HALF_WIDTH = 3
+DEFAULT_REGISTER = (55, 84)  # MIDI notes a line is realized within, unless set otherwise
 TOKEN_TYPES = ("C", "S", "A", "X", "R")
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import mido
 
-from jazzd.chords import Chord, parse_progression, recognize_chord
-from jazzd.corpus import normalize_line
-from jazzd.grammar import TICKS_PER_BEAT, Token, encode
+from jazzd.music.chords import Chord, parse_progression, recognize_chord
+from jazzd.music.corpus import normalize_line
+from jazzd.music.grammar import TICKS_PER_BEAT, Token, encode
 
 log = logging.getLogger(__name__)
 

@@ -55,7 +55,7 @@ def packages() -> Finding:
 
 
 def midi_library() -> Finding:
-    from jazzd import ports
+    from jazzd.live import ports
 
     if ports.rtmidi is None:
         return Finding(
@@ -68,7 +68,7 @@ def midi_library() -> Finding:
 
 def midi_system(api: str) -> Finding:
     """Is the MIDI system there, and which ports does it have?"""
-    from jazzd.ports import PortLister
+    from jazzd.live.ports import PortLister
 
     check = {"alsa": "ALSA sequencer", "jack": "JACK server"}[api]
     if api == "alsa" and not Path("/dev/snd/seq").exists():
