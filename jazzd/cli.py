@@ -7,8 +7,9 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from jazzd.errors import JazzdError
 from jazzd.music.chords import DEFAULT_PROGRESSION
@@ -24,6 +25,22 @@ def positive_int(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text}")
     return value
+
+
+def setting(key: str) -> Callable[[str], Any]:
+    """An argparse type that holds a flag to a config key's range: one place for the ranges."""
+    from jazzd.live.config import KEYS
+
+    spec = KEYS[key]
+    convert = float if spec.kind == (int, float) else spec.kind
+
+    def parse(text: str):
+        value = convert(text)
+        if spec.check is not None and not spec.check(value):
+            raise argparse.ArgumentTypeError(f"must be {spec.allowed}, not {text}")
+        return value
+
+    return parse
 
 
 def seed_number(text: str) -> int:
@@ -332,7 +349,7 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
     play.add_argument(
         "--clock", choices=["internal", "midi"], help="own tempo, or follow MIDI clock on --input"
     )
-    play.add_argument("--bpm", type=positive_float, metavar="B", help="tempo of the internal clock (120)")
+    play.add_argument("--bpm", type=setting("clock.bpm"), metavar="B", help="internal clock tempo (120)")
     play.add_argument("--chords", metavar="PROGRESSION", help="progression to follow (default: a blues in F)")
     play.add_argument("--channel", type=channel_number, metavar="1-16", help="MIDI channel (1)")
     play.add_argument("--midi-api", choices=["alsa", "jack"], help="alsa (default) or jack")
@@ -363,14 +380,14 @@ def add_model_options(parser, defaults: bool = True) -> None:
     )
     parser.add_argument(
         "--temperature",
-        type=positive_float,
+        type=setting("solo.temperature"),
         default=1.0 if defaults else None,
         metavar="T",
         help="sampling temperature (1.0)",
     )
     parser.add_argument(
         "--top-p",
-        type=positive_float,
+        type=setting("solo.top_p"),
         default=1.0 if defaults else None,
         metavar="P",
         help="nucleus sampling mass, (0, 1] (1.0)",
@@ -462,7 +479,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="bars separated by |, %% repeats a bar (default: a jazz blues in F)",
     )
     render.add_argument("--bars", type=positive_int, required=True, metavar="N")
-    render.add_argument("--bpm", type=positive_float, default=120.0, metavar="B")
+    render.add_argument("--bpm", type=setting("clock.bpm"), default=120.0, metavar="B")
     add_model_options(render)
     render.add_argument("-o", "--output", required=True, metavar="OUT.mid")
     render.set_defaults(handler=cmd_render)
@@ -485,8 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="lines each model plays over each solo, pooled (default 5)",
     )
-    evaluate.add_argument("--temperature", type=float, default=1.0, metavar="T")
-    evaluate.add_argument("--top-p", type=float, default=1.0, metavar="P")
+    evaluate.add_argument("--temperature", type=setting("solo.temperature"), default=1.0, metavar="T")
+    evaluate.add_argument("--top-p", type=setting("solo.top_p"), default=1.0, metavar="P")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(handler=cmd_eval)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,29 @@ def shared_data() -> Path:
             pytest.fail(f"{SHARED_DATA} is missing in CI: the real-data tests must run there")
         pytest.skip(f"{SHARED_DATA} is not on this machine (the real-data tests need it)")
     return SHARED_DATA
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that uses the JACK server is marked `jack` (select with -m jack / -m "not jack")."""
+    for item in items:
+        if "jack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.jack)
+
+
+@pytest.fixture
+def package_index(tmp_path):
+    """The package index answers (pip can download from it), else skipped offline; in CI a
+    missing index fails."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(tmp_path), "mido"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if done.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail(f"the package index does not answer in CI: {done.stderr[-500:]}")
+        pytest.skip("offline: the package index does not answer (this test installs jazzd into a fresh venv)")
 
 
 @pytest.fixture(scope="session")

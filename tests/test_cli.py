@@ -18,6 +18,10 @@ from jazzd.cli import main
         ["train", "--min-count", "0"],
         ["train", "--dropout", "1.5"],
         ["bench", "--timing", "--drop", "1"],
+        ["--port", "x", "--bpm", "9000"],
+        ["--port", "x", "--temperature", "10"],
+        ["render", "--top-p", "0", "-o", "x.mid"],
+        ["eval", "--model", "wjazzd", "--corpus", "x", "--temperature", "-1"],
     ],
 )
 def test_an_option_out_of_range_is_one_line_and_exit_2(argv, capsys):

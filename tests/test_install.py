@@ -5,10 +5,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_plain_install_renders_with_the_shipped_model(tmp_path):
+@pytest.mark.network
+@pytest.mark.slow
+def test_plain_install_renders_with_the_shipped_model(tmp_path, package_index):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     pip = subprocess.run(

@@ -13,6 +13,7 @@ from jazzd.engine import Engine
 from jazzd.modelfile import load_model_files, sha256_of
 
 pytest.importorskip("tensorflow", reason="the train extra is not installed (CI installs it)")
+pytestmark = pytest.mark.slow
 
 
 def tiny_corpus(folder):

@@ -1,4 +1,5 @@
-"""The token grammar: a solo as chord-relative tokens, and tokens back to notes (DESIGN §3).
+"""The token grammar: a solo as chord-relative tokens, and tokens back to notes (README.md, "The
+token grammar").
 
 Time is counted in integer ticks of 1/12 beat, the finest step of the union of the 1/4- and
 1/3-beat grids, so durations add up exactly and never drift. Token text `TYPE,DUR[,<LO,HI>]`
@@ -145,7 +146,7 @@ def realize_pitch(
     register: tuple[int, int],
     rng: random.Random,
 ) -> int:
-    """The pitch for a note token over `chord` (DESIGN §3, realization).
+    """The pitch for a note token over `chord` (README.md, "The token grammar": realizing).
 
     Inside the window around the previous pitch when there is one; else the matching pitch
     nearest the previous pitch (or the register centre). The register is a hard bound.

@@ -101,7 +101,8 @@ def windows(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Training windows: inputs start with -1 (the zero vector x⟨1⟩) then the tokens shifted by
     one; targets are the tokens. Every window of `length` inside each sequence, every `stride`.
-    With `phases` (each token's onset within the beat), the third array holds, for each step,
+    With `phases` (each token's phase: its onset's position in the bar, and for models that read
+    chord changes whether it is the first over a new chord), the third array holds, for each step,
     the phase of the token to predict: where it will start is known when it is chosen."""
     inputs, targets, phase_windows = [], [], []
     for k, seq in enumerate(sequences):
