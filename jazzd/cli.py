@@ -551,10 +551,15 @@ SYSLOG_PRIORITY = {
 
 class JournalFormatter(logging.Formatter):
     """Under systemd, stderr goes to the journal: a `<N>` prefix gives each line its priority
-    (so `journalctl -p warning` works) and journald adds the time and the unit itself."""
+    (so `journalctl -p warning` works) and journald adds the time and the unit itself. A
+    traceback goes with its record, every line at the record's priority."""
 
     def format(self, record: logging.LogRecord) -> str:
-        return f"<{SYSLOG_PRIORITY.get(record.levelno, 6)}>{record.getMessage()}"
+        text = record.getMessage()
+        if record.exc_info:
+            text = f"{text}\n{self.formatException(record.exc_info)}"
+        priority = SYSLOG_PRIORITY.get(record.levelno, 6)
+        return "\n".join(f"<{priority}>{line}" for line in text.splitlines())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -575,6 +580,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prefix = "<3>" if os.environ.get("JOURNAL_STREAM") else ""
         for line in str(exc).splitlines():
             print(f"{prefix}jazzd: error: {line}", file=sys.stderr)
+        if exc.__cause__ is not None:  # the library's own error, for -v
+            log.debug("caused by %r", exc.__cause__, exc_info=exc.__cause__)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

@@ -31,7 +31,7 @@ def _session(files: ModelFiles) -> ort.InferenceSession:
     except Exception as exc:  # onnxruntime raises its own untyped errors for bad files
         raise ModelError(
             f"{files.onnx_path}: not a loadable ONNX model ({str(exc).splitlines()[0]})"
-        ) from None
+        ) from exc
     shapes = {i.name: i.shape for i in session.get_inputs()}
     outputs = {o.name for o in session.get_outputs()}
     expected = {"x": [1, len(files.vocab)], "a": [1, files.n_a], "c": [1, files.n_a]}

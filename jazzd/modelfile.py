@@ -94,7 +94,7 @@ def load_model_files(spec: str | Path | None) -> ModelFiles:
     try:
         sidecar = json.loads(side_path.read_text())
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ModelError(f"{side_path}: not valid JSON ({exc})") from None
+        raise ModelError(f"{side_path}: not valid JSON ({exc})") from exc
     if not isinstance(sidecar, dict) or sidecar.get("format") != SIDECAR_FORMAT:
         raise ModelError(f"{side_path}: key 'format' must be {SIDECAR_FORMAT}")
     for key in ("onnx_sha256", "n_a", "vocab", "grid", "window_half_width"):

@@ -45,7 +45,7 @@ def import_tensorflow():
     except ImportError as exc:
         raise MissingExtraError(
             f"training needs the train extra ({exc.name} is missing): {TRAIN_EXTRA_HINT}"
-        ) from None
+        ) from exc
     return tf, keras
 
 
@@ -346,7 +346,7 @@ def read_run(work_dir: Path) -> dict:
         Vocabulary.from_json(run["vocab"], str(path))
         run["settings"]["n_a"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise JazzdError(f"{path}: not a finished training run ({exc})") from None
+        raise JazzdError(f"{path}: not a finished training run ({exc})") from exc
     if not (work_dir / "model.weights.h5").is_file():
         raise JazzdError(f"{work_dir}: model.weights.h5 is missing")
     return run

@@ -76,7 +76,7 @@ def client(direction: str, api: str, name: str = CLIENT_NAME, **options):
         try:
             return kind(getattr(rtmidi, f"API_{APIS[api]}"), name=name, **options)
         except (rtmidi.SystemError, RuntimeError) as exc:
-            raise MidiUnavailable(f"cannot use {api.upper()} MIDI ({exc}): {HINTS[api]}") from None
+            raise MidiUnavailable(f"cannot use {api.upper()} MIDI ({exc}): {HINTS[api]}") from exc
 
 
 @contextlib.contextmanager
@@ -150,7 +150,7 @@ def connect(port, wanted: str, names: list[str], kind: str, virtual: bool) -> st
         return name
     except (ValueError, rtmidi.RtMidiError) as exc:  # gone between listing and opening
         port.delete()
-        raise PortNotFound(f"{kind} port {wanted!r} could not be opened ({exc})") from None
+        raise PortNotFound(f"{kind} port {wanted!r} could not be opened ({exc})") from exc
     except PortError:
         port.delete()
         raise
@@ -193,7 +193,7 @@ class Output:
             try:
                 self._port.send_message(message.bytes())
             except Exception as exc:
-                raise PortLost(f"output port {self.name!r} failed: {exc}") from None
+                raise PortLost(f"output port {self.name!r} failed: {exc}") from exc
 
     def close(self) -> None:
         with self._lock:

@@ -258,5 +258,5 @@ def bench_timing(
             finally:
                 rig.close()
     except RuntimeError as exc:  # no jackd, or the server did not start
-        raise JazzdError(f"jazzd bench --timing: {exc}") from None
+        raise JazzdError(f"jazzd bench --timing: {exc}") from exc
     return runs

@@ -321,7 +321,7 @@ def parse_progression(text: str) -> list[list[Chord]]:
             try:
                 chord = parse_chord(symbol) or previous
             except ChordError as exc:
-                raise ChordError(f"progression {text!r}, bar {number}: {exc}") from None
+                raise ChordError(f"progression {text!r}, bar {number}: {exc}") from exc
             if chord is None:
                 raise ChordError(f"progression {text!r}: starts with NC, so no chord is in force")
             bar.append(chord)

@@ -148,7 +148,7 @@ def _read_csv(path: Path, needed: Sequence[str]) -> list[dict[str, str]]:
                 raise CorpusError(f"{path}: missing column(s) {', '.join(missing)}")
             rows = list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise CorpusError(f"{path}: cannot read CSV ({exc})") from None
+        raise CorpusError(f"{path}: cannot read CSV ({exc})") from exc
     if not rows:
         raise CorpusError(f"{path}: no rows")
     return rows
@@ -158,7 +158,7 @@ def _parse_row_chord(symbol: str, path: Path, line: int) -> Chord | None:
     try:
         return parse_chord(symbol)
     except ChordError as exc:
-        raise CorpusError(f"{path}, line {line}: {exc}") from None
+        raise CorpusError(f"{path}, line {line}: {exc}") from exc
 
 
 def beat_track_for(melody_csv: Path) -> Path:
@@ -197,7 +197,7 @@ def read_wjazzd(path: Path) -> Solo:
         except (ValueError, TypeError, OverflowError) as exc:  # TypeError: a short row
             raise CorpusError(
                 f"{path}, line {line}: {exc if row.get('pitch') is not None else 'too few cells'}"
-            ) from None
+            ) from exc
         if (
             division <= 0
             or tatum < 1
@@ -392,7 +392,7 @@ def read_midi(path: Path, selection: MidiSelection = MidiSelection()) -> Solo:
         mid = mido.MidiFile(str(path))
     except (OSError, EOFError, ValueError, KeyError, IndexError, TypeError) as exc:
         reason = "empty file" if path.stat().st_size == 0 else str(exc) or type(exc).__name__
-        raise CorpusError(f"{path}: not a readable MIDI file ({reason})") from None
+        raise CorpusError(f"{path}: not a readable MIDI file ({reason})") from exc
     tpb = mid.ticks_per_beat
     tracks = _midi_tracks(mid)
     if not tracks:

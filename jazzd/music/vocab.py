@@ -82,7 +82,7 @@ class Vocabulary:
                 raise ValueError("tokens and counts differ in length, repeat, or are empty")
             return cls({str(t): int(c) for t, c in zip(tokens, counts, strict=True)})
         except (KeyError, TypeError, ValueError) as exc:
-            raise JazzdError(f"{where}: not a valid vocabulary ({exc})") from None
+            raise JazzdError(f"{where}: not a valid vocabulary ({exc})") from exc
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(self.to_json(), indent=1) + "\n")
@@ -92,7 +92,7 @@ class Vocabulary:
         try:
             data = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
-            raise JazzdError(f"{path}: cannot read vocabulary ({exc})") from None
+            raise JazzdError(f"{path}: cannot read vocabulary ({exc})") from exc
         return cls.from_json(data, str(path))
 
 
