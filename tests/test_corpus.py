@@ -6,7 +6,9 @@ import pytest
 from builders import block_chords, write_midi
 
 from jazzd.cli import main
-from jazzd.music.corpus import MidiSelection, read_corpus, read_midi, read_wjazzd
+from jazzd.music.corpus import read_corpus
+from jazzd.music.midifile import MidiSelection, read_midi
+from jazzd.music.wjazzd import read_wjazzd
 
 MELODY = [(0, 1, 72), (1, 0.5, 74), (1.5, 0.5, 76), (3, 1, 79), (4, 2, 77), (6.5, 0.5, 76), (8, 1, 72)]
 COMPING = block_chords([(0, 4, (48, 52, 55, 59)), (4, 4, (50, 53, 57, 60)), (8, 4, (43, 47, 50, 53))])

@@ -7,7 +7,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jazzd.music.chords import NOTE_NAMES, parse_chord
-from jazzd.music.corpus import normalize_line
 from jazzd.music.grammar import (
     MAX_TOKEN_TICKS,
     TICKS_PER_BEAT,
@@ -20,6 +19,7 @@ from jazzd.music.grammar import (
     realize,
     realize_pitch,
 )
+from jazzd.music.solo import normalize_line
 
 C7 = parse_chord("C7")
 

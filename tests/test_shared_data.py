@@ -1,7 +1,8 @@
 """The real files in ../shared/data: WJazzD, the seed slice of Metheny, the Oscar Peterson files."""
 
 from jazzd.cli import main
-from jazzd.music.corpus import SEED_PRESET, MidiSelection, read_corpus, read_midi, summarize
+from jazzd.music.corpus import read_corpus, summarize
+from jazzd.music.midifile import SEED_PRESET, MidiSelection, read_midi
 
 
 def test_every_wjazzd_solo_reads_and_round_trips(shared_data):

@@ -19,8 +19,8 @@ import numpy as np
 
 from jazzd.engine import Engine
 from jazzd.music.chords import Chord
-from jazzd.music.corpus import Solo
 from jazzd.music.grammar import TICKS_PER_BEAT, Note, Token, encode, new_chord_flags, onset_phases
+from jazzd.music.solo import Solo
 from jazzd.music.vocab import Vocabulary
 from jazzd.realize import Soloist
 

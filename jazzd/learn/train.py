@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from jazzd.errors import JazzdError, MissingExtraError
-from jazzd.music.corpus import MidiSelection, Solo, read_corpus
+from jazzd.music.corpus import read_corpus
 from jazzd.music.grammar import (
     BAR_TICKS,
     CHORD_PHASE_SIZE,
@@ -29,6 +29,8 @@ from jazzd.music.grammar import (
     onset_phases,
     phase_index,
 )
+from jazzd.music.midifile import MidiSelection
+from jazzd.music.solo import Solo
 from jazzd.music.vocab import Vocabulary, windows
 
 log = logging.getLogger(__name__)

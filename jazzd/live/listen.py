@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 import mido
 
 from jazzd.music.chords import Chord, parse_progression, recognize_chord
-from jazzd.music.corpus import normalize_line
 from jazzd.music.grammar import TICKS_PER_BEAT, Token, encode
+from jazzd.music.solo import normalize_line
 
 log = logging.getLogger(__name__)
 

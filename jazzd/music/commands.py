@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from jazzd.music.corpus import SEED_FILE, SEED_PRESET, MidiSelection, read_corpus, summarize
+from jazzd.music.corpus import read_corpus, summarize
+from jazzd.music.midifile import SEED_FILE, SEED_PRESET, MidiSelection
 
 
 def selection(args: argparse.Namespace) -> MidiSelection:

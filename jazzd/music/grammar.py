@@ -91,7 +91,7 @@ def _rests(ticks: int) -> list[Token]:
 
 
 def encode(notes: Sequence[Note], chord_at: Callable[[int], Chord]) -> list[Token]:
-    """Tokens for a normalized monophonic line (see `corpus.normalize_line`).
+    """Tokens for a normalized monophonic line (see `solo.normalize_line`).
 
     Notes must be sorted, non-overlapping and at most MAX_TOKEN_TICKS long; the gap after each
     note becomes rest tokens. The first note and the first note of each bar get no window.
