@@ -12,7 +12,8 @@ from builders import NotifySocket
 
 from jazzd.live.clock import MidiClockFollower
 from jazzd.live.config import PlayOptions
-from jazzd.live.daemon import PING_SECONDS, STALL_SECONDS, Player, Signals
+from jazzd.live.daemon import PING_SECONDS, STALL_SECONDS, Player
+from jazzd.live.service import Signals
 
 
 @pytest.fixture

@@ -187,7 +187,8 @@ def test_a_dying_timing_thread_exits_70_with_every_note_ended(rig):
     """In-process: the realizer raises on the timing thread; the player says so and exits with
     EX_SOFTWARE (systemd restarts it), after silencing the synth."""
     from jazzd.live.config import PlayOptions
-    from jazzd.live.daemon import EX_SOFTWARE, Player, Signals
+    from jazzd.live.daemon import EX_SOFTWARE, Player
+    from jazzd.live.service import Signals
 
     synth = rig.synth("die-synth")
     player = Player(PlayOptions(port=synth.port, midi_api="jack", model="seed-metheny", bpm=240))
@@ -227,7 +228,8 @@ def test_a_failing_input_handler_exits_70_with_every_note_ended(rig, caplog):
     """In-process: a knob's action raises on the input thread; logged with its traceback, the
     synth silenced, exit EX_SOFTWARE."""
     from jazzd.live.config import PlayOptions
-    from jazzd.live.daemon import EX_SOFTWARE, Player, Signals
+    from jazzd.live.daemon import EX_SOFTWARE, Player
+    from jazzd.live.service import Signals
 
     synth, keys = rig.synth("knob-synth"), rig.keys("knob-keys")
     player = Player(

@@ -1,22 +1,19 @@
 """The live player: wires engine, clock, keyboard, performer, scheduler and ports, and keeps
 them going — waiting for ports, reconnecting, following or losing the clock — until stopped.
 
-Threads: the scheduler thread owns the output port; the rtmidi input thread only records; the
-main thread generates ahead, watches the ports and the clock, and answers signals.
+Threads (docs/ARCHITECTURE.md): the timing thread owns the output port; the input thread hands
+what the reader process read to the keyboard and the clock; the main thread generates ahead,
+watches the ports and the clock, feeds the watchdog and acts on signals (service.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-import select
 import signal
-import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 
 import mido
@@ -26,9 +23,11 @@ from jazzd.errors import JazzdError
 from jazzd.live.clock import InternalClock, MidiClockFollower
 from jazzd.live.config import PlayOptions
 from jazzd.live.listen import ChordTracker, Keyboard, ProgressionChords
+from jazzd.live.midilog import MidiLog
 from jazzd.live.perform import Feel, Performer
 from jazzd.live.ports import Input, Output, PortLister, PortLost, PortNotFound
 from jazzd.live.scheduler import Scheduler
+from jazzd.live.service import Signals, notify
 from jazzd.realize import Soloist
 
 log = logging.getLogger(__name__)
@@ -43,103 +42,6 @@ PING_SECONDS = 0.5  # watchdog pings, from the main thread (more often if Watchd
 STALL_SECONDS = 2.0  # ... only while the timing thread went round its loop this recently
 FLUSH_SECONDS = 0.2  # how long a reconnect waits for the timing thread to silence the old port
 EX_SOFTWARE = 70  # the timing thread died: exit so that systemd restarts jazzd
-
-
-class _Notifier:
-    """sd_notify over one datagram socket, never blocking: the main thread must not wait on a
-    service manager that is slow to read."""
-
-    def __init__(self) -> None:
-        self._sock: socket.socket | None = None
-        self._address = ""
-
-    def __call__(self, state: str) -> None:
-        address = os.environ.get("NOTIFY_SOCKET", "")
-        if not address:
-            return
-        if address != self._address or self._sock is None:
-            self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            self._sock.setblocking(False)
-            self._address = address
-        try:
-            self._sock.sendto(state.encode(), "\0" + address[1:] if address.startswith("@") else address)
-        except OSError as exc:  # full or gone: a missed ping is the watchdog's business
-            log.debug("sd_notify %s failed: %s", state, exc)
-
-
-notify = _Notifier()  # READY / WATCHDOG / STATUS / RELOADING / STOPPING; no-op outside systemd
-
-
-class MidiLog:
-    """Every message sent (the perf_counter time it was due, None for at once, and the time the
-    send returned) and every message received (its arrival time), with the port: so a test or a
-    bench can hold what a receiver heard against what jazzd sent, and what a sender sent against
-    what jazzd heard. The timing and input threads only append; the main thread writes."""
-
-    def __init__(self, path: str):
-        self._file = open(path, "w", encoding="utf-8")  # noqa: SIM115 — closed by close()
-        self._pending: deque[dict] = deque()
-
-    def sent(self, message: mido.Message, due: float | None, sent: float, port: str | None) -> None:
-        self._pending.append({"dir": "out", "due": due, "t": sent, "data": message.bytes(), "port": port})
-
-    def received(self, message: mido.Message, arrived: float, port: str | None) -> None:
-        self._pending.append({"dir": "in", "due": None, "t": arrived, "data": message.bytes(), "port": port})
-
-    def write(self) -> None:
-        while self._pending:
-            self._file.write(json.dumps(self._pending.popleft()) + "\n")
-        self._file.flush()
-
-    def close(self) -> None:
-        self.write()
-        self._file.close()
-
-
-class Signals:
-    """SIGTERM, SIGINT and SIGHUP as their handler records them, for the main thread to act on.
-
-    The handler only appends to a list, and Python's own C handler writes to a wakeup socket, so
-    `wait` returns at once. A handler that took a lock (an Event's `set`) could deadlock against
-    the very wait it interrupted, and one that cleared a flag could erase a signal."""
-
-    STOP = (signal.SIGTERM, signal.SIGINT)
-
-    def __init__(self) -> None:
-        self._received: list[int] = []
-        self._taken = 0
-        self._wakeup, self._wakeup_write = socket.socketpair()
-        for sock in (self._wakeup, self._wakeup_write):
-            sock.setblocking(False)
-
-    def install(self) -> None:
-        signal.set_wakeup_fd(self._wakeup_write.fileno(), warn_on_full_buffer=False)
-        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(signum, self._record)
-            # SA_RESTART: a signal landing while libjack or ALSA waits in a system call (opening
-            # a client) must not fail that call with EINTR; the wakeup socket still ends `wait`
-            signal.siginterrupt(signum, False)
-
-    def _record(self, signum: int, frame) -> None:
-        self._received.append(signum)
-
-    def pending(self) -> bool:
-        return len(self._received) > self._taken
-
-    def take(self) -> list[int]:
-        """The signals not taken yet (one that lands meanwhile stays for the next take)."""
-        end = len(self._received)
-        taken, self._taken = self._received[self._taken : end], end
-        return taken
-
-    def wait(self, seconds: float) -> bool:
-        """Sleep up to `seconds`, less if a signal comes; True if one is pending."""
-        if not self.pending():
-            select.select([self._wakeup], [], [], seconds)
-            with contextlib.suppress(BlockingIOError):
-                while self._wakeup.recv(64):
-                    pass
-        return self.pending()
 
 
 class Player:
