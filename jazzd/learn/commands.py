@@ -95,6 +95,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def add_commands(commands, common: argparse.ArgumentParser) -> None:
+    _add_train(commands, common)
+    _add_export(commands, common)
+    _add_eval(commands, common)
+
+
+def _add_train(commands, common: argparse.ArgumentParser) -> None:
     train = commands.add_parser("train", help="train the LSTM on a corpus and export it", parents=[common])
     add_corpus_options(train, paths_required=False)
     train.add_argument(
@@ -132,6 +138,8 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     train.add_argument("--no-export", action="store_true", help="train only")
     train.set_defaults(handler=cmd_train)
 
+
+def _add_export(commands, common: argparse.ArgumentParser) -> None:
     export = commands.add_parser(
         "export", help="export a training run to ONNX with a parity check", parents=[common]
     )
@@ -139,6 +147,8 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     export.add_argument("-o", "--output", metavar="FILE.onnx", help="default models/NAME.onnx")
     export.set_defaults(handler=cmd_export)
 
+
+def _add_eval(commands, common: argparse.ArgumentParser) -> None:
     evaluate = commands.add_parser("eval", help="compare models with real solos", parents=[common])
     evaluate.add_argument("--model", action="append", required=True, metavar="M", help="repeatable")
     evaluate.add_argument("--corpus", nargs="+", required=True, metavar="PATH")

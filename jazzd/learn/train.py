@@ -256,6 +256,25 @@ def train(
     steps_per_pass = -(-len(y) // settings.batch_size)
     model = build_model(keras, len(data.vocab), settings, steps_per_epoch=steps_per_pass)
     history: list[dict] = []
+    started = time.perf_counter()
+    _fit(tf, model, x, y, validation, settings, _callbacks(keras, settings, history, validation))
+    seconds = time.perf_counter() - started
+    work_dir.mkdir(parents=True, exist_ok=True)
+    model.save_weights(work_dir / "model.weights.h5")
+    run = {
+        "settings": asdict(settings),
+        "corpus": {**data.corpus, "skipped": skipped},
+        "results": _results(history, seconds, validation is not None, settings),
+        "history": history,
+        "vocab": data.vocab.to_json(),
+    }
+    (work_dir / "run.json").write_text(json.dumps(run, indent=1) + "\n")
+    log.info("trained in %.0f s; saved %s", seconds, work_dir)
+    return work_dir
+
+
+def _callbacks(keras, settings: TrainSettings, history: list[dict], validation) -> list:
+    """A log line and a history row per epoch; early stopping on the validation loss."""
 
     class Progress(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -282,8 +301,13 @@ def train(
                 monitor="val_loss", patience=settings.patience, restore_best_weights=True
             )
         )
-    started = time.perf_counter()
+    return callbacks
+
+
+def _fit(tf, model, x, y, validation, settings: TrainSettings, callbacks: list) -> None:
+    """Whole passes over the windows, or (epoch_fraction < 1) epochs of a shuffled stream."""
     if settings.epoch_fraction < 1.0:
+        steps_per_pass = -(-len(y) // settings.batch_size)
         stream = (
             tf.data.Dataset.from_tensor_slices((tuple(x) if isinstance(x, list) else x, y))
             .shuffle(len(y), seed=settings.seed)
@@ -309,9 +333,9 @@ def train(
             verbose=0,
             callbacks=callbacks,
         )
-    seconds = time.perf_counter() - started
-    work_dir.mkdir(parents=True, exist_ok=True)
-    model.save_weights(work_dir / "model.weights.h5")
+
+
+def _results(history: list[dict], seconds: float, validated: bool, settings: TrainSettings) -> dict:
     best = min(history, key=lambda r: r.get("val_loss", r["loss"]))
     results = {
         "epochs_run": len(history),
@@ -320,18 +344,9 @@ def train(
         "loss_last_epoch": history[-1]["loss"],
         "train_seconds": round(seconds, 1),
     }
-    if validation is not None:
+    if validated:
         results["val_loss_per_token"] = best["val_loss"] / settings.tx
-    run = {
-        "settings": asdict(settings),
-        "corpus": {**data.corpus, "skipped": skipped},
-        "results": results,
-        "history": history,
-        "vocab": data.vocab.to_json(),
-    }
-    (work_dir / "run.json").write_text(json.dumps(run, indent=1) + "\n")
-    log.info("trained in %.0f s; saved %s", seconds, work_dir)
-    return work_dir
+    return results
 
 
 def settings_for(preset: str | None, **overrides) -> TrainSettings:

@@ -163,8 +163,8 @@ def _parse_jazzomat(symbol: str, root: int, quality: str, bass: int | None) -> C
     return _build(symbol, root, third, fifth, seventh, tensions, bool(m["alt"]), bass)
 
 
-def _parse_common(symbol: str, root: int, quality: str, bass: int | None) -> Chord:
-    """Common notation: `m7`, `maj7`, `7b9`, `7#11`, `m7b5`, `dim7`, `aug`, `sus4`, `6/9`, `add9`."""
+def _common_tokens(symbol: str, quality: str) -> list[str]:
+    """The quality's words and numbers (`m`, `maj`, `7`, `b9`, ...), separators dropped."""
     pos, tokens = 0, []
     while pos < len(quality):
         m = _COMMON_TOKEN.match(quality, pos)
@@ -172,7 +172,12 @@ def _parse_common(symbol: str, root: int, quality: str, bass: int | None) -> Cho
             raise ChordError(f"unknown chord symbol {symbol!r} (cannot read {quality[pos:]!r})")
         tokens.append(m.group())
         pos = m.end()
-    tokens = [t for t in tokens if t not in "(),/ "]
+    return [t for t in tokens if t not in "(),/ "]
+
+
+def _parse_common(symbol: str, root: int, quality: str, bass: int | None) -> Chord:
+    """Common notation: `m7`, `maj7`, `7b9`, `7#11`, `m7b5`, `dim7`, `aug`, `sus4`, `6/9`, `add9`."""
+    tokens = _common_tokens(symbol, quality)
     third, fifth, seventh = 4, 7, None
     tensions: set[int] = set()
     alt = add_next = major_seventh = False

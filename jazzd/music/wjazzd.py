@@ -44,6 +44,22 @@ def beat_track_for(melody_csv: Path) -> Path:
     return melody_csv.parent.parent / "mcsv_beat" / f"{melody_csv.stem}_beattrack.csv"
 
 
+def _beat_track(beat_path: Path) -> tuple[dict[tuple[int, int], int], list, list[int]]:
+    """The beat track: each (bar, beat)'s index, the chord at each beat (by tick), bar starts."""
+    beat_index: dict[tuple[int, int], int] = {}
+    per_beat: list[tuple[int, Chord | None]] = []
+    bar_starts: list[int] = []
+    for i, row in enumerate(_read_csv(beat_path, BEAT_COLUMNS)):
+        try:
+            beat_index.setdefault((int(row["bar"]), int(row["beat"])), i)
+        except (ValueError, TypeError) as exc:
+            raise CorpusError(f"{beat_path}, line {i + 2}: bar/beat are not integers") from exc
+        per_beat.append((i * TICKS_PER_BEAT, _parse_row_chord(row["chord"], beat_path, i + 2)))
+        if row["beat"] == "1":
+            bar_starts.append(i * TICKS_PER_BEAT)
+    return beat_index, per_beat, bar_starts
+
+
 def read_wjazzd(path: Path) -> Solo:
     """One WJazzD solo: melody rows from `path`, chord changes from its beat track.
 
@@ -52,18 +68,7 @@ def read_wjazzd(path: Path) -> Solo:
     """
     rows = _read_csv(path, MELODY_COLUMNS)
     beat_path = beat_track_for(path)
-    beat_index: dict[tuple[int, int], int] = {}
-    per_beat: list[tuple[int, Chord | None]] = []
-    bar_starts: list[int] = []
-    if beat_path.exists():
-        for i, row in enumerate(_read_csv(beat_path, BEAT_COLUMNS)):
-            try:
-                beat_index.setdefault((int(row["bar"]), int(row["beat"])), i)
-            except (ValueError, TypeError):
-                raise CorpusError(f"{beat_path}, line {i + 2}: bar/beat are not integers") from None
-            per_beat.append((i * TICKS_PER_BEAT, _parse_row_chord(row["chord"], beat_path, i + 2)))
-            if row["beat"] == "1":
-                bar_starts.append(i * TICKS_PER_BEAT)
+    beat_index, per_beat, bar_starts = _beat_track(beat_path) if beat_path.exists() else ({}, [], [])
     raw = []
     note_chords: list[tuple[int, Chord | None]] = []
     for line, row in enumerate(rows, start=2):
