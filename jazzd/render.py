@@ -6,35 +6,19 @@ writer are all deterministic.
 
 from __future__ import annotations
 
-import bisect
 from pathlib import Path
 
 import mido
 
-from jazzd.music.chords import Chord, parse_progression
+from jazzd.music.chords import Chord
 from jazzd.music.grammar import BAR_TICKS, TICKS_PER_BEAT, Note
+from jazzd.music.timeline import ChordTimeline
 from jazzd.realize import Soloist
 
 MIDI_TICKS_PER_BEAT = 480
 TICK = MIDI_TICKS_PER_BEAT // TICKS_PER_BEAT
 SOLO_CHANNEL, CHORD_CHANNEL = 0, 1
 CHORD_VELOCITY = 60
-
-
-class Timeline:
-    """Chord changes in ticks for a progression repeated over `bars` bars of 4/4."""
-
-    def __init__(self, progression: list[list[Chord]], bars: int) -> None:
-        self.changes: list[tuple[int, Chord]] = []
-        for number in range(bars):
-            chords = progression[number % len(progression)]
-            for i, chord in enumerate(chords):
-                self.changes.append((number * BAR_TICKS + round(i * BAR_TICKS / len(chords)), chord))
-        self.starts = [t for t, _ in self.changes]
-        self.end = bars * BAR_TICKS
-
-    def chord_at(self, tick: int) -> Chord:
-        return self.changes[max(0, bisect.bisect_right(self.starts, tick) - 1)][1]
 
 
 def voicing(chord: Chord) -> list[int]:
@@ -48,7 +32,7 @@ def velocity(onset: int) -> int:
     return 96 if onset % TICKS_PER_BEAT == 0 else 80
 
 
-def midi_file(notes: list[Note], timeline: Timeline, bpm: float) -> mido.MidiFile:
+def midi_file(notes: list[Note], timeline: ChordTimeline, end: int, bpm: float) -> mido.MidiFile:
     """Solo on track 1 (channel 1), chords on track 2 (channel 2), tempo and metre on track 0."""
     mid = mido.MidiFile(type=1, ticks_per_beat=MIDI_TICKS_PER_BEAT)
     meta = mido.MidiTrack(
@@ -58,10 +42,9 @@ def midi_file(notes: list[Note], timeline: Timeline, bpm: float) -> mido.MidiFil
         ]
     )
     solo = [(n.onset, n.onset + n.duration, n.pitch, velocity(n.onset)) for n in notes]
-    chords = []
-    for i, (start, chord) in enumerate(timeline.changes):
-        end = timeline.changes[i + 1][0] if i + 1 < len(timeline.changes) else timeline.end
-        chords.extend((start, end, p, CHORD_VELOCITY) for p in voicing(chord))
+    chords = [
+        (start, stop, p, CHORD_VELOCITY) for start, stop, chord in timeline.spans(end) for p in voicing(chord)
+    ]
     mid.tracks.extend(
         [meta, _track("jazzd solo", solo, SOLO_CHANNEL), _track("chords", chords, CHORD_CHANNEL)]
     )
@@ -87,7 +70,7 @@ def _track(name: str, notes: list[tuple[int, int, int, int]], channel: int) -> m
 
 def render(soloist: Soloist, progression: str, bars: int, bpm: float, output: Path) -> list[Note]:
     """Write the solo and its chords to `output`; returns the notes."""
-    timeline = Timeline(parse_progression(progression), bars)
-    notes = list(soloist.play(timeline.chord_at, 0, timeline.end))
-    midi_file(notes, timeline, bpm).save(str(output))
+    timeline, end = ChordTimeline.looped(progression), bars * BAR_TICKS
+    notes = list(soloist.play(timeline.chord_at, 0, end))
+    midi_file(notes, timeline, end, bpm).save(str(output))
     return notes

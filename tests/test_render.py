@@ -13,8 +13,9 @@ from jazzd.cli import main
 from jazzd.engine import Engine
 from jazzd.errors import ChordError
 from jazzd.music.chords import parse_chord, parse_progression
+from jazzd.music.grammar import BAR_TICKS
+from jazzd.music.timeline import ChordTimeline
 from jazzd.realize import Soloist
-from jazzd.render import Timeline
 
 
 def test_progression_bars_repeat_and_notation():
@@ -35,19 +36,6 @@ def test_progression_bars_repeat_and_notation():
 def test_bad_progressions_say_where(text, message):
     with pytest.raises(ChordError, match=message):
         parse_progression(text)
-
-
-def test_timeline_shares_bars_evenly_and_repeats():
-    timeline = Timeline(parse_progression("| Dm7 G7 | C |"), bars=4)
-    assert [(t, c.symbol) for t, c in timeline.changes] == [
-        (0, "Dm7"),
-        (24, "G7"),
-        (48, "C"),
-        (96, "Dm7"),
-        (120, "G7"),
-        (144, "C"),
-    ]
-    assert timeline.chord_at(23).symbol == "Dm7" and timeline.chord_at(191).symbol == "C"
 
 
 def read_notes(path, channel):
@@ -79,10 +67,10 @@ def recording_feeds(engine: Engine) -> list[tuple[int, bool]]:
 
 
 def test_the_soloist_tells_the_engine_where_new_chords_begin(tmp_path):
-    timeline = Timeline(parse_progression("| F7 | Bb7 Bdim7 | F7 D7 | G-7 C7 |"), 8)
+    timeline = ChordTimeline.looped("| F7 | Bb7 Bdim7 | F7 D7 | G-7 C7 |")
     engine = Engine(write_tiny_model(tmp_path), seed=2)
     fed = recording_feeds(engine)
-    list(Soloist(engine).play(timeline.chord_at, 0, timeline.end))
+    list(Soloist(engine).play(timeline.chord_at, 0, 8 * BAR_TICKS))
     onsets = [0] + [position for position, _ in fed]
     expected = [timeline.chord_at(b) != timeline.chord_at(a) for a, b in pairwise(onsets)]
     assert [new for _, new in fed] == expected and sum(expected) >= 10

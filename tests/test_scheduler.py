@@ -6,9 +6,10 @@ from builders import Recorder, run_until, write_tiny_model
 
 from jazzd.engine import Engine
 from jazzd.live.clock import ManualClock
-from jazzd.live.listen import ChordTracker, Controls, Keyboard, ProgressionChords
+from jazzd.live.listen import ChordTracker, Controls, Keyboard
 from jazzd.live.perform import MAX_AHEAD, Feel, Performer
 from jazzd.live.scheduler import LATE_LIMIT, Scheduler
+from jazzd.music.timeline import ChordTimeline
 from jazzd.realize import Soloist
 
 
@@ -93,7 +94,7 @@ def performance(tmp_path, mode="solo", keyboard=False, chords="| C7 |", **kw):
     port = Recorder(clock)
     scheduler = Scheduler(clock, port.send)
     soloist = Soloist(Engine(write_tiny_model(tmp_path), seed=1), register=(48, 84), seed=1)
-    tracker = ChordTracker(ProgressionChords(chords))
+    tracker = ChordTracker(ChordTimeline.looped(chords))
     board = Keyboard(tracker, 60, Controls(), {}, lambda: clock.beat_at(clock.t)) if keyboard else None
     performer = Performer(soloist, scheduler, tracker.chord_at, mode=mode, keyboard=board, **kw)
     return clock, port, scheduler, performer, tracker, board
@@ -238,17 +239,15 @@ def test_the_performer_follows_a_clock_that_jumps_back(tmp_path):
 def test_the_live_line_starts_on_the_bar_and_is_the_rendered_line(model):
     """Same seed, progression and tempo: the first 16 bars played live are the notes `jazzd
     render` writes (onset, length and pitch), from beat 0 of bar 1."""
-    from jazzd.music.chords import parse_progression
-    from jazzd.music.grammar import TICKS_PER_BEAT
-    from jazzd.render import Timeline
+    from jazzd.music.grammar import BAR_TICKS, TICKS_PER_BEAT
 
     chords, bpm, seed = "| F7 | Bb7 | F7 | Cm7 F7 | Bb7 | Bdim7 | F7 | D7 |", 180.0, 5
-    timeline = Timeline(parse_progression(chords), 17)
-    rendered = list(Soloist(Engine(model, seed=seed), seed=seed).play(timeline.chord_at, 0, timeline.end))
+    timeline = ChordTimeline.looped(chords)
+    rendered = list(Soloist(Engine(model, seed=seed), seed=seed).play(timeline.chord_at, 0, 17 * BAR_TICKS))
     clock = ManualClock(bpm)
     port = Recorder(clock)
     scheduler = Scheduler(clock, port.send)
-    tracker = ChordTracker(ProgressionChords(chords))
+    tracker = ChordTracker(ChordTimeline.looped(chords))
     performer = Performer(
         Soloist(Engine(model, seed=seed), seed=seed), scheduler, tracker.chord_at, seed=seed
     )
@@ -393,7 +392,7 @@ def test_clock_sessions_in_random_orders_never_play_outside_a_session(tmp_path):
     scheduler = Scheduler(clock, port.send)
     scheduler_box.append(scheduler)
     soloist = Soloist(Engine(write_tiny_model(tmp_path), seed=1), register=(48, 84), seed=1)
-    tracker = ChordTracker(ProgressionChords("| C7 |"))
+    tracker = ChordTracker(ChordTimeline.looped("| C7 |"))
     performer = Performer(soloist, scheduler, tracker.chord_at)
     period = 60 / 150 / 24
     sessions, opened = [], None

@@ -22,12 +22,13 @@ from jazzd.engine import Engine
 from jazzd.errors import JazzdError
 from jazzd.live.clock import InternalClock, MidiClockFollower
 from jazzd.live.config import PlayOptions
-from jazzd.live.listen import ChordTracker, Keyboard, ProgressionChords
+from jazzd.live.listen import ChordTracker, Keyboard
 from jazzd.live.midilog import MidiLog
 from jazzd.live.perform import Feel, Performer
 from jazzd.live.ports import Input, Output, PortLister, PortLost, PortNotFound
 from jazzd.live.scheduler import Scheduler
 from jazzd.live.service import Signals, notify
+from jazzd.music.timeline import ChordTimeline
 from jazzd.realize import Soloist
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class Player:
         self.engine = Engine(
             options.model, seed=options.seed, temperature=options.temperature, top_p=options.top_p
         )
-        self.progression = ProgressionChords(options.chords)
+        self.progression = ChordTimeline.looped(options.chords)
         if previous is not None and _same_clock_input(previous.options, options):
             self.clock = previous.clock  # the master runs on: no waiting for its next Start
             self.clock.on_change = self._clock_changed

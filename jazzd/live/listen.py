@@ -9,7 +9,6 @@ thread: they only record, never block.
 
 from __future__ import annotations
 
-import bisect
 import logging
 import threading
 from collections.abc import Callable
@@ -17,37 +16,23 @@ from dataclasses import dataclass, field
 
 import mido
 
-from jazzd.music.chords import Chord, parse_progression, recognize_chord
+from jazzd.music.chords import Chord, recognize_chord
 from jazzd.music.grammar import TICKS_PER_BEAT, Token, encode
 from jazzd.music.solo import normalize_line
+from jazzd.music.timeline import ChordTimeline
 
 log = logging.getLogger(__name__)
 
 
-class ProgressionChords:
-    """Chords from a written progression, looped forever (bars of 4 beats)."""
-
-    def __init__(self, progression: str):
-        bars = parse_progression(progression)
-        self.changes: list[tuple[float, Chord]] = []
-        for number, chords in enumerate(bars):
-            for i, chord in enumerate(chords):
-                self.changes.append((number * 4 + i * 4 / len(chords), chord))
-        self.starts = [b for b, _ in self.changes]
-        self.length = 4.0 * len(bars)
-
-    def chord_at(self, beat: float) -> Chord:
-        return self.changes[max(0, bisect.bisect_right(self.starts, beat % self.length) - 1)][1]
-
-
 class ChordTracker:
-    """The chord the keyboard player holds (kept after release), else the fallback's."""
+    """The chord the keyboard player holds (kept after release), else the fallback's. Times are
+    ticks, as everywhere chords are looked up (the keyboard's beats are converted)."""
 
-    def __init__(self, fallback: ProgressionChords):
+    def __init__(self, fallback: ChordTimeline):
         self.fallback = fallback
         self.held: set[int] = set()
         self.current: Chord | None = None
-        self.changes: list[tuple[float, Chord]] = []  # (beat, chord): for encoding phrases
+        self.changes: list[tuple[float, Chord]] = []  # (tick, chord): for encoding phrases
         self._lock = threading.Lock()  # the input thread writes, the main thread reads
 
     def key_down(self, note: int, beat: float) -> None:
@@ -56,7 +41,7 @@ class ChordTracker:
             chord = recognize_chord(self.held)
             if chord is not None and chord != self.current:
                 self.current = chord
-                self.changes.append((beat, chord))
+                self.changes.append((beat * TICKS_PER_BEAT, chord))
                 del self.changes[:-64]
                 log.debug("chord %s", chord.symbol)
 
@@ -74,15 +59,15 @@ class ChordTracker:
         with other._lock:
             self.held, self.current, self.changes = set(other.held), other.current, list(other.changes)
 
-    def chord_at(self, beat: float) -> Chord:
+    def chord_at(self, tick: float) -> Chord:
         """The chord in force now (the live realizer asks at send time)."""
-        return self.current if self.current is not None else self.fallback.chord_at(beat)
+        return self.current if self.current is not None else self.fallback.chord_at(tick)
 
-    def chord_then(self, beat: float) -> Chord:
-        """The chord that was in force at an earlier beat (for encoding the player's phrase)."""
+    def chord_then(self, tick: float) -> Chord:
+        """The chord that was in force at an earlier tick (for encoding the player's phrase)."""
         with self._lock:
-            earlier = [c for b, c in self.changes if b <= beat]
-        return earlier[-1] if earlier else self.fallback.chord_at(beat)
+            earlier = [c for t, c in self.changes if t <= tick]
+        return earlier[-1] if earlier else self.fallback.chord_at(tick)
 
 
 @dataclass
@@ -187,4 +172,4 @@ class Keyboard:
         if not raw:
             return []
         notes, _ = normalize_line(raw)
-        return encode(notes, lambda tick: self.chords.chord_then(tick / TICKS_PER_BEAT))
+        return encode(notes, self.chords.chord_then)

@@ -143,9 +143,6 @@ class Performer:
 
     # -- generation ----------------------------------------------------------------------------
 
-    def _chord_at_tick(self, tick: int) -> Chord:
-        return self.chord_at(tick / TICKS_PER_BEAT)
-
     def _move_to(self, beat: float) -> None:
         """Generation continues from `beat` (the engine learns where in the bar that is)."""
         self.next_beat = beat
@@ -166,7 +163,7 @@ class Performer:
         tick = round(beat * TICKS_PER_BEAT)
         self.next_beat = beat
         self.answer_until, self.answer_started, self.turn_start = -1.0, -math.inf, -math.inf
-        self.soloist.restart(tick, self._chord_at_tick(tick))
+        self.soloist.restart(tick, self.chord_at(tick))
 
     def step(self, now: float) -> None:
         clock = self.scheduler.clock
@@ -189,7 +186,7 @@ class Performer:
                 continue
             if self.mode == "trade" and self.keyboard is not None:
                 self._enter_turn(self.next_beat)
-            token = self.soloist.next_token(self._chord_at_tick)
+            token = self.soloist.next_token(self.chord_at)
             beat, length = self.next_beat, min(token.ticks / TICKS_PER_BEAT, until - self.next_beat)
             self.next_beat += token.ticks / TICKS_PER_BEAT
             if token.type == "R" or self._dice.random() >= self.density:
@@ -200,5 +197,5 @@ class Performer:
                 end - start,
                 self.channel,
                 self.feel.velocity(beat),
-                lambda at, token=token: self.soloist.realize(token, self.chord_at(at)),
+                lambda at, token=token: self.soloist.realize(token, self.chord_at(at * TICKS_PER_BEAT)),
             )

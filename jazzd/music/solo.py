@@ -18,6 +18,7 @@ from jazzd.music.grammar import (
     next_grid_point,
     quantize,
 )
+from jazzd.music.timeline import ChordTimeline
 
 MAX_NUDGE_TICKS = 3  # a colliding onset may move at most a quarter beat
 
@@ -33,12 +34,12 @@ class Solo:
     dropped: int = 0  # notes lost to grid collisions while quantizing
     chords_inferred: bool = False  # no chords were annotated: they come from the melody per bar
     bar_starts: list[int] = field(default_factory=list)  # ticks where bars begin (empty: 4/4 from 0)
-    _starts: list[int] = field(default_factory=list, repr=False)
+    timeline: ChordTimeline = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.changes:
             raise CorpusError(f"{self.source}: no chords found")
-        self._starts = [t for t, _ in self.changes]
+        self.timeline = ChordTimeline(self.changes)
 
     def bar_position(self, tick: int) -> int:
         """Ticks since the start of the bar `tick` lies in."""
@@ -48,7 +49,7 @@ class Solo:
 
     def chord_at(self, tick: int) -> Chord:
         """The chord in force at `tick` (the first chord before the first change)."""
-        return self.changes[max(0, bisect.bisect_right(self._starts, tick) - 1)][1]
+        return self.timeline.chord_at(tick)
 
 
 def normalize_line(raw: Iterable[tuple[float, float, int, int]]) -> tuple[list[Note], int]:
