@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from jazzd.engine import Engine
 from jazzd.music.chords import Chord
-from jazzd.music.grammar import BAR_TICKS, DEFAULT_REGISTER, Note, Token, realize_pitch
+from jazzd.music.grammar import DEFAULT_REGISTER, Note, Token, notes_of, realize_pitch
 
 
 @dataclass
@@ -55,10 +55,12 @@ class Soloist:
 
     def play(self, chord_at: Callable[[int], Chord], start: int, end: int) -> Iterator[Note]:
         """Notes from tick `start` until the line reaches `end` (the last note is cut there)."""
-        at, self.chord = start, chord_at(start)
-        while at < end:
-            token = self.next_token(chord_at)
-            length = min(token.ticks, end - at)
-            if token.type != "R":
-                yield Note(at, length, self.realize(token, chord_at(at)), (at - start) // BAR_TICKS)
-            at += token.ticks
+        self.chord = chord_at(start)
+        return notes_of(
+            self.tokens(chord_at), start, lambda token, at: self.realize(token, chord_at(at)), end
+        )
+
+    def tokens(self, chord_at: Callable[[int], Chord]) -> Iterator[Token]:
+        """The engine's tokens, one after another, as long as they are asked for."""
+        while True:
+            yield self.next_token(chord_at)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from jazzd.engine import Engine
 from jazzd.music.chords import Chord
-from jazzd.music.grammar import TICKS_PER_BEAT, Note, Token, encode, new_chord_flags, onset_phases
+from jazzd.music.grammar import TICKS_PER_BEAT, Note, Token, encode, new_chord_flags, notes_of, onset_phases
 from jazzd.music.solo import Solo
 from jazzd.music.vocab import Vocabulary
 from jazzd.realize import Soloist
@@ -75,19 +75,14 @@ def generate_line(soloist: Soloist, solo: Solo) -> Line:
     start, end = solo.notes[0].onset, solo.notes[-1].onset + solo.notes[-1].duration
     soloist.restart(solo.bar_position(start), solo.chord_at(start))
     offset = start - solo.bar_position(start)  # the engine counts ticks from a bar line
-
-    def chord_at(tick: int) -> Chord:
-        return solo.chord_at(tick + offset)
-
     tokens: list[Token] = []
-    notes: list[Note] = []
-    at = start
-    while at < end:
-        token = soloist.next_token(chord_at)
-        tokens.append(token)
-        if token.type != "R":
-            notes.append(Note(at, token.ticks, soloist.realize(token, solo.chord_at(at)), 0))
-        at += token.ticks
+
+    def drawn() -> Iterator[Token]:
+        for token in soloist.tokens(lambda tick: solo.chord_at(tick + offset)):
+            tokens.append(token)
+            yield token
+
+    notes = list(notes_of(drawn(), start, lambda token, at: soloist.realize(token, solo.chord_at(at)), end))
     return Line(notes, tokens, solo.chord_at)
 
 

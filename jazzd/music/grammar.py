@@ -9,7 +9,7 @@ keeps DUR in beats with three decimals, as the course's grammar did.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from jazzd.music.chords import Chord
@@ -172,6 +172,25 @@ def realize_pitch(
     return rng.choice([p for p in matching if abs(p - anchor) == nearest])
 
 
+def notes_of(
+    tokens: Iterable[Token], start: int, pitch: Callable[[Token, int], int], end: int | None = None
+) -> Iterator[Note]:
+    """The notes a token sequence plays from tick `start`: each token but a rest sounds for its
+    length, at the pitch `pitch(token, onset)` chooses. With `end`, no token is taken once the
+    line reaches it, and the last note is cut there. The one token→notes loop: realizing a
+    corpus line, the soloist's live and rendered lines, and evaluation all go through it."""
+    tokens = iter(tokens)
+    at = start
+    while end is None or at < end:
+        token = next(tokens, None)
+        if token is None:
+            return
+        if token.type != "R":
+            length = token.ticks if end is None else min(token.ticks, end - at)
+            yield Note(at, length, pitch(token, at), (at - start) // BAR_TICKS)
+        at += token.ticks
+
+
 def realize(
     tokens: Iterable[Token],
     chord_at: Callable[[int], Chord],
@@ -181,11 +200,10 @@ def realize(
     prev_pitch: int | None = None,
 ) -> list[Note]:
     """Notes for a token sequence starting at tick `start`, over the chords `chord_at` gives."""
-    notes = []
-    at = start
-    for token in tokens:
-        if token.type != "R":
-            prev_pitch = realize_pitch(token, chord_at(at), prev_pitch, register, rng)
-            notes.append(Note(at, token.ticks, prev_pitch))
-        at += token.ticks
-    return notes
+    previous = [prev_pitch]
+
+    def pitch(token: Token, at: int) -> int:
+        previous[0] = realize_pitch(token, chord_at(at), previous[0], register, rng)
+        return previous[0]
+
+    return list(notes_of(tokens, start, pitch))
