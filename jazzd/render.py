@@ -11,7 +11,7 @@ from pathlib import Path
 import mido
 
 from jazzd.music.chords import Chord
-from jazzd.music.grammar import BAR_TICKS, TICKS_PER_BEAT, Note
+from jazzd.music.grammar import BAR_TICKS, BEATS_PER_BAR, TICKS_PER_BEAT, Note
 from jazzd.music.timeline import ChordTimeline
 from jazzd.realize import Soloist
 
@@ -38,7 +38,7 @@ def midi_file(notes: list[Note], timeline: ChordTimeline, end: int, bpm: float) 
     meta = mido.MidiTrack(
         [
             mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm)),
-            mido.MetaMessage("time_signature", numerator=4, denominator=4),
+            mido.MetaMessage("time_signature", numerator=BEATS_PER_BAR, denominator=4),
         ]
     )
     solo = [(n.onset, n.onset + n.duration, n.pitch, velocity(n.onset)) for n in notes]

@@ -19,7 +19,16 @@ import numpy as np
 
 from jazzd.engine import Engine
 from jazzd.music.chords import Chord
-from jazzd.music.grammar import TICKS_PER_BEAT, Note, Token, encode, new_chord_flags, notes_of, onset_phases
+from jazzd.music.grammar import (
+    BAR_TICKS,
+    TICKS_PER_BEAT,
+    Note,
+    Token,
+    encode,
+    new_chord_flags,
+    notes_of,
+    onset_phases,
+)
 from jazzd.music.solo import Solo
 from jazzd.music.vocab import Vocabulary
 from jazzd.realize import Soloist
@@ -112,7 +121,7 @@ def distributions(lines: Sequence[Line]) -> dict[str, dict]:
         durations += [n.duration for n in line.notes]
         bars: dict[int, list[int]] = {}
         for n in line.notes:
-            bars.setdefault(n.onset // (4 * TICKS_PER_BEAT), []).append(n.pitch)
+            bars.setdefault(n.onset // BAR_TICKS, []).append(n.pitch)
         ranges += [min(24, max(p) - min(p)) // 2 for p in bars.values()]
         grams = Counter(tuple(t.text for t in line.tokens[i : i + 4]) for i in range(len(line.tokens) - 3))
         if grams:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import mido
 
 from jazzd.music.chords import Chord, recognize_chord
-from jazzd.music.grammar import TICKS_PER_BEAT, Token, encode
+from jazzd.music.grammar import BEATS_PER_BAR, TICKS_PER_BEAT, Token, encode
 from jazzd.music.solo import normalize_line
 from jazzd.music.timeline import ChordTimeline
 
@@ -164,7 +164,7 @@ class Keyboard:
         phrase is emptied."""
         with self.lock:
             raw = [
-                (onset, duration, pitch, int(onset // 4))
+                (onset, duration, pitch, int(onset // BEATS_PER_BAR))
                 for onset, duration, pitch in self.phrase.notes
                 if onset >= since
             ]

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from jazzd.live.listen import Keyboard
 from jazzd.live.scheduler import LATE_LIMIT, Scheduler
 from jazzd.music.chords import Chord
-from jazzd.music.grammar import TICKS_PER_BEAT
+from jazzd.music.grammar import BEATS_PER_BAR, TICKS_PER_BEAT
 from jazzd.realize import Soloist
 
 log = logging.getLogger(__name__)
 
-BEATS_PER_BAR = 4
 MAX_AHEAD = 4.0  # beats: one token (at most 4 beats) may end this far past the lookahead
 
 

@@ -17,7 +17,8 @@ from jazzd.music.chords import Chord
 TICKS_PER_BEAT = 12
 GRID_TICKS = (0, 3, 4, 6, 8, 9, 12)  # grid points inside one beat: quarters and thirds
 MIN_REST_TICKS = 3  # a gap shorter than a quarter beat is legato, not a rest
-BAR_TICKS = 4 * TICKS_PER_BEAT  # a 4/4 bar: the metric phase a model may read is a position in it
+BEATS_PER_BAR = 4  # jazzd plays in 4/4: the one place the bar length is set
+BAR_TICKS = BEATS_PER_BAR * TICKS_PER_BEAT  # the metric phase a model may read is a position in it
 CHORD_PHASE_SIZE = 2 * BAR_TICKS  # the phase input of models that also read chord changes
 MAX_TOKEN_TICKS = 4 * TICKS_PER_BEAT
 WINDOW_HALF_WIDTH = 3

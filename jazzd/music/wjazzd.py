@@ -10,7 +10,7 @@ from pathlib import Path
 
 from jazzd.errors import ChordError, CorpusError
 from jazzd.music.chords import Chord, parse_chord, recognize_chord
-from jazzd.music.grammar import TICKS_PER_BEAT, quantize
+from jazzd.music.grammar import BEATS_PER_BAR, TICKS_PER_BEAT, quantize
 from jazzd.music.solo import Solo, by_bar, chord_changes, normalize_line
 
 MELODY_COLUMNS = ("onset", "duration", "bar", "beat", "tatum", "division", "beat_duration", "pitch")
@@ -96,7 +96,7 @@ def read_wjazzd(path: Path) -> Solo:
                 raise CorpusError(f"{path}, line {line}: bar {bar} beat {beat} is not in {beat_path.name}")
             index = beat_index[(bar, beat)]
         else:
-            index = (bar - 1) * 4 + beat - 1  # no beat track: assume 4/4 from bar 1
+            index = (bar - 1) * BEATS_PER_BAR + beat - 1  # no beat track: assume 4/4 from bar 1
         onset = index + (tatum - 1) / division
         raw.append((onset, seconds / beat_seconds, pitch, bar))
         if not beat_index and "chord" in row:
