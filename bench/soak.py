@@ -24,14 +24,12 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from jazzd.engine import Engine
 from jazzd.live.clock import InternalClock, ManualClock
-from jazzd.live.listen import ChordTracker, Controls, Keyboard
-from jazzd.live.perform import Feel, Performer
-from jazzd.live.scheduler import Scheduler
+from jazzd.live.config import PlayOptions
+from jazzd.live.listen import Keyboard
+from jazzd.live.perform import Performer
+from jazzd.live.wiring import wire
 from jazzd.measure.rig import jack_server
-from jazzd.music.timeline import ChordTimeline
-from jazzd.realize import Soloist
 
 CHORDS = [(36, 40, 43, 46), (41, 45, 48, 51), (38, 41, 45, 48), (43, 47, 50, 53), (42, 46, 49, 52)]
 
@@ -64,14 +62,12 @@ class Balance:
 
 
 def build(clock, send, model: str | None, seed: int):
-    scheduler = Scheduler(clock, send, record_lateness=True)
-    soloist = Soloist(Engine(model, seed=seed), seed=seed)
-    tracker = ChordTracker(ChordTimeline.looped("| Dm7 G7 | Cmaj7 |"))
-    keyboard = Keyboard(tracker, 60, Controls(), {}, lambda: clock.beat_at(clock.now()))
-    performer = Performer(
-        soloist, scheduler, tracker.chord_at, feel=Feel(swing=0.6), keyboard=keyboard, seed=seed
+    """The live parts as the player wires them (jazzd/live/wiring.py), timing recorded."""
+    options = PlayOptions(
+        port="soak-synth", input="soak-keys", model=model, seed=seed, chords="| Dm7 G7 | Cmaj7 |", swing=0.6
     )
-    return scheduler, performer, keyboard
+    live = wire(options, clock, send, record_lateness=True)
+    return live.scheduler, live.performer, live.keyboard
 
 
 def gesture(rng: random.Random, clock, performer: Performer, keyboard: Keyboard) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from jazzd.measure.rig import Jazzd, Rig, Synth, hanging, is_note_on, match
+from jazzd.measure.rig import Jazzd, Rig, Synth, away_from_xruns, hanging, is_note_on, match
 
 
 def start_jazzd(*args: str, tmp: Path | None = None, model: str = "seed-metheny", seed: int = 3) -> Jazzd:
@@ -51,9 +51,10 @@ def judge(proc: Jazzd, synth: Synth, exact: bool = True) -> list[float]:
     assert hanging(s.data for s in sent) == set(), "jazzd left a note sounding"
     if len(pairs) == len(sent) == len(arrived):
         assert hanging(e.data for e in arrived) == set()
-    return [
-        arrived[j].t - sent[i].due for i, j in pairs if sent[i].due is not None and is_note_on(sent[i].data)
-    ]
+    xruns, rate = synth.rig.xruns(), synth.rig.rate
+    onsets = [(sent[i], arrived[j]) for i, j in pairs if sent[i].due is not None and is_note_on(sent[i].data)]
+    calm = set(away_from_xruns([a.frame for _, a in onsets], xruns, rate))
+    return [a.t - s.due for s, a in onsets if a.frame in calm]
 
 
 def _diff(arrived: list[list[int]], sent: list[list[int]]) -> str:

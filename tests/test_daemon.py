@@ -14,6 +14,7 @@ from jazzd.live.clock import MidiClockFollower
 from jazzd.live.config import PlayOptions
 from jazzd.live.daemon import PING_SECONDS, STALL_SECONDS, Player
 from jazzd.live.service import Signals
+from jazzd.live.wiring import register
 
 
 @pytest.fixture
@@ -108,9 +109,8 @@ def test_the_watchdog_is_fed_while_waiting_for_ports_and_while_the_timing_thread
 
 def test_the_register_knob_stays_inside_midi_for_any_configured_width(player):
     player.options.register = (0, 127)
-    actions = player._actions()
     for value in (0, 64, 127):
-        actions["register"](value)
+        register(player.live, value)
         low, high = player.soloist.register
         assert low >= 0 and high <= 127 and high - low == 127
 

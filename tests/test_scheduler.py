@@ -6,9 +6,10 @@ from builders import Recorder, run_until, write_tiny_model
 
 from jazzd.engine import Engine
 from jazzd.live.clock import ManualClock
-from jazzd.live.listen import ChordTracker, Controls, Keyboard
-from jazzd.live.perform import MAX_AHEAD, Feel, Performer
+from jazzd.live.config import PlayOptions
+from jazzd.live.perform import MAX_AHEAD, Feel
 from jazzd.live.scheduler import LATE_LIMIT, Scheduler
+from jazzd.live.wiring import wire
 from jazzd.music.timeline import ChordTimeline
 from jazzd.realize import Soloist
 
@@ -89,15 +90,22 @@ def test_swing_and_accents():
     assert [feel.velocity(b) for b in (0, 1, 2, 3, 0.5)] == [100, 90, 100, 90, 76]
 
 
-def performance(tmp_path, mode="solo", keyboard=False, chords="| C7 |", **kw):
+def performance(tmp_path, mode="solo", keyboard=False, chords="| C7 |", **settings):
+    """The live parts wired as the player wires them, over a manual clock and a recording port."""
     clock = ManualClock(120.0)
     port = Recorder(clock)
-    scheduler = Scheduler(clock, port.send)
-    soloist = Soloist(Engine(write_tiny_model(tmp_path), seed=1), register=(48, 84), seed=1)
-    tracker = ChordTracker(ChordTimeline.looped(chords))
-    board = Keyboard(tracker, 60, Controls(), {}, lambda: clock.beat_at(clock.t)) if keyboard else None
-    performer = Performer(soloist, scheduler, tracker.chord_at, mode=mode, keyboard=board, **kw)
-    return clock, port, scheduler, performer, tracker, board
+    options = PlayOptions(
+        port="synth",
+        input="keys" if keyboard else None,
+        model=str(write_tiny_model(tmp_path)),
+        seed=1,
+        register=(48, 84),
+        chords=chords,
+        mode=mode,
+        **settings,
+    )
+    live = wire(options, clock, port.send)
+    return clock, port, live.scheduler, live.performer, live.chords, live.keyboard if keyboard else None
 
 
 def test_solo_plays_continuously_with_every_note_ended(tmp_path):
@@ -184,23 +192,7 @@ def test_answer_waits_for_silence_and_gives_way(tmp_path):
 
 
 def test_control_changes(tmp_path):
-    from jazzd.live.daemon import Player
-
     clock, port, scheduler, performer, _tracker, board = performance(tmp_path, keyboard=True)
-    actions = Player._actions.__get__(
-        type(
-            "P",
-            (),
-            {
-                "engine": performer.soloist.engine,
-                "performer": performer,
-                "scheduler": scheduler,
-                "soloist": performer.soloist,
-                "options": type("O", (), {"register": (48, 84)}),
-            },
-        )()
-    )()
-    board.actions = actions
     board.handle(mido.Message("control_change", control=71, value=127))
     assert performer.soloist.engine.temperature == pytest.approx(2.0)
     board.handle(mido.Message("control_change", control=73, value=0))
@@ -246,11 +238,8 @@ def test_the_live_line_starts_on_the_bar_and_is_the_rendered_line(model):
     rendered = list(Soloist(Engine(model, seed=seed), seed=seed).play(timeline.chord_at, 0, 17 * BAR_TICKS))
     clock = ManualClock(bpm)
     port = Recorder(clock)
-    scheduler = Scheduler(clock, port.send)
-    tracker = ChordTracker(ChordTimeline.looped(chords))
-    performer = Performer(
-        Soloist(Engine(model, seed=seed), seed=seed), scheduler, tracker.chord_at, seed=seed
-    )
+    live = wire(PlayOptions(port="synth", model=model, seed=seed, chords=chords), clock, port.send)
+    scheduler, performer = live.scheduler, live.performer
     run_until(clock, 16 * 4 * 60 / bpm, performer.step, scheduler.process)
     scheduler.flush()
     seconds_per_tick = 60 / bpm / TICKS_PER_BEAT
@@ -381,19 +370,13 @@ def test_clock_sessions_in_random_orders_never_play_outside_a_session(tmp_path):
 
     rng = random.Random(8)
     t = [0.0]
-    scheduler_box = []
-
-    def changed(event):
-        if event in ("stop", "start", "position"):
-            scheduler_box[0].request_flush()
-
-    clock = MidiClockFollower(now=lambda: t[0], on_change=changed)
+    clock = MidiClockFollower(now=lambda: t[0])
     port = Recorder(clock)
-    scheduler = Scheduler(clock, port.send)
-    scheduler_box.append(scheduler)
-    soloist = Soloist(Engine(write_tiny_model(tmp_path), seed=1), register=(48, 84), seed=1)
-    tracker = ChordTracker(ChordTimeline.looped("| C7 |"))
-    performer = Performer(soloist, scheduler, tracker.chord_at)
+    options = PlayOptions(port="synth", model=str(write_tiny_model(tmp_path)), seed=1, register=(48, 84))
+    live = wire(options, clock, port.send)
+    scheduler, performer = live.scheduler, live.performer
+    # as the player does (daemon.Player._clock_changed): a new session silences the old one
+    clock.on_change = lambda event: event in ("stop", "start", "position") and scheduler.request_flush()
     period = 60 / 150 / 24
     sessions, opened = [], None
     next_op = 0.5

@@ -103,11 +103,20 @@ def test_sighup_reloads_without_leaving_notes_hanging(rig, tmp_path):
         line = proc.wait_for("configuration not reloaded")
         assert "key 'clock.bpm' must be" in line
         proc.wait_for("output port")
-        config.write_text(config.read_text().replace("bpm = 9000", "bpm = 200").replace("metheny", "methny"))
-        proc.send_signal(signal.SIGHUP)  # a misspelt model: plays on with the old settings
-        line = proc.wait_for("configuration not reloaded")
-        assert "key 'solo.model' must be" in line and "no model 'seed-methny'" in line
-        proc.wait_for("output port")
+        good = config.read_text().replace("bpm = 9000", "bpm = 200")
+        for bad, said in [
+            (good.replace("metheny", "methny"), "no model 'seed-methny'"),  # a misspelt model
+            (good.replace('api = "jack"', 'api = "jack"\nchannel = 17'), "key 'midi.channel' must be"),
+            (None, "cannot read the config"),  # unreadable: the file is gone
+        ]:
+            if bad is None:
+                config.unlink()
+            else:
+                config.write_text(bad)
+            proc.send_signal(signal.SIGHUP)  # plays on with the old settings
+            line = proc.wait_for("configuration not reloaded")
+            assert said in line, line
+            proc.wait_for("output port")
         time.sleep(0.8)
         assert proc.poll() is None
     finally:

@@ -18,18 +18,13 @@ from collections.abc import Callable
 
 import mido
 
-from jazzd.engine import Engine
 from jazzd.errors import JazzdError
 from jazzd.live.clock import InternalClock, MidiClockFollower
 from jazzd.live.config import PlayOptions
-from jazzd.live.listen import ChordTracker, Keyboard
 from jazzd.live.midilog import MidiLog
-from jazzd.live.perform import Feel, Performer
 from jazzd.live.ports import Input, Output, PortLister, PortLost, PortNotFound
-from jazzd.live.scheduler import Scheduler
 from jazzd.live.service import Signals, notify
-from jazzd.music.timeline import ChordTimeline
-from jazzd.realize import Soloist
+from jazzd.live.wiring import wire
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +49,6 @@ class Player:
     def __init__(self, options: PlayOptions, previous: Player | None = None):
         self.options = options
         self.now = time.perf_counter
-        self.engine = Engine(
-            options.model, seed=options.seed, temperature=options.temperature, top_p=options.top_p
-        )
-        self.progression = ChordTimeline.looped(options.chords)
         if previous is not None and _same_clock_input(previous.options, options):
             self.clock = previous.clock  # the master runs on: no waiting for its next Start
             self.clock.on_change = self._clock_changed
@@ -70,27 +61,12 @@ class Player:
             self.midi_log = previous.midi_log
         else:
             self.midi_log = MidiLog(options.midi_log) if options.midi_log else None
-        self.scheduler = Scheduler(self.clock, self._send, realtime_priority=options.realtime_priority)
+        self.live = wire(options, self.clock, self._send)
+        live = self.live
+        self.engine, self.soloist, self.scheduler = live.engine, live.soloist, live.scheduler
+        self.chords, self.keyboard, self.performer = live.chords, live.keyboard, live.performer
         if self.midi_log is not None:  # otherwise the timing path makes no call for it
             self.scheduler.on_sent = self._record
-        self.chords = ChordTracker(self.progression)
-        self.keyboard = Keyboard(
-            self.chords, options.split, options.controls, self._actions(), self._beat_now
-        )
-        self.soloist = Soloist(self.engine, register=options.register, seed=options.seed)
-        self.performer = Performer(
-            self.soloist,
-            self.scheduler,
-            self.chords.chord_at,
-            channel=options.channel - 1,
-            feel=Feel(swing=options.swing),
-            mode=options.mode,
-            trade_bars=options.trade_bars,
-            answer_after=options.answer_after,
-            keyboard=self.keyboard if options.input else None,
-            lookahead=options.lookahead,
-            seed=options.seed,
-        )
         self.input = (
             Input(options.input, options.midi_api, self._receive, virtual=options.virtual)
             if options.input
@@ -112,9 +88,6 @@ class Player:
 
     # -- callbacks -----------------------------------------------------------------------------
 
-    def _beat_now(self) -> float:
-        return self.clock.beat_at(self.now())
-
     def _receive(self, message: mido.Message, t: float) -> None:
         """The input callback: clock messages to the clock, the rest to the keyboard."""
         if self.midi_log is not None:
@@ -129,36 +102,6 @@ class Player:
         if event in ("stop", "start", "position"):
             self.scheduler.request_flush()
         log.info("MIDI clock: %s", event)
-
-    def _actions(self) -> dict:
-        def temperature(value: int) -> None:
-            self.engine.temperature = 0.2 + 1.8 * value / 127
-
-        def density(value: int) -> None:
-            self.performer.density = value / 127
-
-        def register(value: int) -> None:
-            low, high = self.options.register
-            width = high - low
-            low = min(max(round(36 + (96 - 36 - width) * value / 127), 0), 127 - width)
-            self.soloist.register = (low, low + width)
-
-        def start_stop(value: int) -> None:
-            self.performer.paused = value < 64
-            if self.performer.paused:
-                self.scheduler.request_flush()
-
-        def panic(value: int) -> None:
-            if value >= 64:
-                self.scheduler.request_flush()
-
-        return {
-            "temperature": temperature,
-            "density": density,
-            "register": register,
-            "start_stop": start_stop,
-            "panic": panic,
-        }
 
     def _send(self, message: mido.Message) -> None:
         try:

@@ -1,0 +1,103 @@
+"""The live parts of one performance, wired together the one way the player, the benches and the
+tests all build them: engine → soloist → performer → scheduler, with the chord tracker and the
+keyboard, whose knobs and switches act through the `ACTIONS` table.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import mido
+
+from jazzd.engine import Engine
+from jazzd.live.clock import Clock
+from jazzd.live.config import PlayOptions
+from jazzd.live.listen import ChordTracker, Keyboard
+from jazzd.live.perform import Feel, Performer
+from jazzd.live.scheduler import Scheduler
+from jazzd.music.timeline import ChordTimeline
+from jazzd.realize import Soloist
+
+
+@dataclass
+class Live:
+    """One performance's parts; `options` are the settings they were built from."""
+
+    options: PlayOptions
+    engine: Engine
+    soloist: Soloist
+    scheduler: Scheduler
+    chords: ChordTracker
+    keyboard: Keyboard
+    performer: Performer
+
+
+def temperature(live: Live, value: int) -> None:
+    live.engine.temperature = 0.2 + 1.8 * value / 127
+
+
+def density(live: Live, value: int) -> None:
+    live.performer.density = value / 127
+
+
+def register(live: Live, value: int) -> None:
+    """Moves the configured register's width between MIDI 36 and 96, never outside 0-127."""
+    low, high = live.options.register
+    width = high - low
+    low = min(max(round(36 + (96 - 36 - width) * value / 127), 0), 127 - width)
+    live.soloist.register = (low, low + width)
+
+
+def start_stop(live: Live, value: int) -> None:
+    live.performer.paused = value < 64
+    if live.performer.paused:
+        live.scheduler.request_flush()
+
+
+def panic(live: Live, value: int) -> None:
+    if value >= 64:
+        live.scheduler.request_flush()
+
+
+ACTIONS: dict[str, Callable[[Live, int], None]] = {
+    "temperature": temperature,
+    "density": density,
+    "register": register,
+    "start_stop": start_stop,
+    "panic": panic,
+}
+
+
+def wire(
+    options: PlayOptions,
+    clock: Clock,
+    send: Callable[[mido.Message], None],
+    record_lateness: bool = False,
+) -> Live:
+    """Every part of a performance over `clock`, sending through `send`; the keyboard feeds the
+    performer's turn-taking only when an input is named in `options`."""
+    engine = Engine(options.model, seed=options.seed, temperature=options.temperature, top_p=options.top_p)
+    soloist = Soloist(engine, register=options.register, seed=options.seed)
+    scheduler = Scheduler(
+        clock, send, record_lateness=record_lateness, realtime_priority=options.realtime_priority
+    )
+    chords = ChordTracker(ChordTimeline.looped(options.chords))
+    keyboard = Keyboard(chords, options.split, options.controls, {}, lambda: clock.beat_at(clock.now()))
+    performer = Performer(
+        soloist,
+        scheduler,
+        chords.chord_at,
+        channel=options.channel - 1,
+        feel=Feel(swing=options.swing),
+        mode=options.mode,
+        trade_bars=options.trade_bars,
+        answer_after=options.answer_after,
+        keyboard=keyboard if options.input else None,
+        lookahead=options.lookahead,
+        seed=options.seed,
+    )
+    live = Live(options, engine, soloist, scheduler, chords, keyboard, performer)
+    keyboard.actions = {name: functools.partial(action, live) for name, action in ACTIONS.items()}
+    return live
