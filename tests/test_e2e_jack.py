@@ -95,23 +95,35 @@ def test_the_live_line_starts_on_the_bar_as_rendered(rig, tmp_path):
     assert max(abs(b - beat) for b, (beat, _) in zip(beats, pitches, strict=True)) < 0.01
 
 
-def test_follows_midi_clock_on_the_masters_grid_and_stop_silences(rig, tmp_path):
-    synth, keys = rig.synth("synth"), rig.keys("keys")
-    proc = start_jazzd("--port", "synth", "--input", "keys", "--clock", "midi", tmp=tmp_path)
-    bpm = 150
+def follow_a_clock(rig, tmp_path, attempt: int):
+    """jazzd following 16 beats of the rig's clock at 150 bpm (1% of ticks dropped)."""
+    synth, keys = rig.synth(f"synth{attempt}"), rig.keys(f"keys{attempt}")
+    proc = start_jazzd("--port", synth.port, "--input", keys.port, "--clock", "midi", tmp=tmp_path)
     try:
         proc.wait_for("input port")
         time.sleep(0.3)
-        grid = keys.clock(bpm, beats=16, drop=0.01, seed=4)
-        time.sleep(16 * 60 / bpm + 1.0)
+        grid = keys.clock(150, beats=16, drop=0.01, seed=4)
+        time.sleep(16 * 60 / 150 + 1.0)
     finally:
         code, _ = proc.stop()
         time.sleep(0.2)
-    judge(proc, synth)
-    ons = [e.frame for e in synth.notes_on()]
-    calm = away_from_xruns(ons, rig.xruns(), rig.rate)  # where frames kept pace with the wall clock
+    return proc, synth, grid, code
+
+
+def test_follows_midi_clock_on_the_masters_grid_and_stop_silences(rig, tmp_path):
+    """Judged in frames where they kept pace with the wall clock (away from JACK xruns); a run
+    an xrun storm left with too few onsets to judge is the machine's, and is run again (twice at
+    most)."""
+    for attempt in range(3):
+        xruns_before = len(rig.xruns())
+        proc, synth, grid, code = follow_a_clock(rig, tmp_path, attempt)
+        judge(proc, synth)
+        ons = [e.frame for e in synth.notes_on()]
+        calm = away_from_xruns(ons, rig.xruns()[xruns_before:], rig.rate)
+        if len(calm) >= 10:
+            break
+    assert len(calm) >= 10, f"JACK xruns left {len(calm)} of {len(ons)} onsets to judge, 3 runs"
     offsets = grid_offsets(calm, grid["first"], grid["per_tick"] * 2, rig.rate)
-    assert len(calm) >= 10, f"{len(rig.xruns())} JACK xruns left {len(calm)} of {len(ons)} onsets to judge"
     assert sum(abs(o) <= 0.002 for o in offsets) / len(offsets) >= 0.9, sorted(offsets)
     assert not [f for f in ons if f > grid["stop"] + 0.003 * rig.rate]  # nothing starts after Stop
     silenced = [

@@ -8,7 +8,6 @@ watches the ports and the clock, feeds the watchdog and acts on signals (service
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
@@ -21,8 +20,9 @@ import mido
 from jazzd.errors import JazzdError
 from jazzd.live.clock import InternalClock, MidiClockFollower
 from jazzd.live.config import PlayOptions
+from jazzd.live.keeper import PortKeeper
 from jazzd.live.midilog import MidiLog
-from jazzd.live.ports import Input, Output, PortLister, PortLost, PortNotFound
+from jazzd.live.ports import Input, Output, PortLost
 from jazzd.live.service import Signals, notify
 from jazzd.live.wiring import wire
 
@@ -32,7 +32,6 @@ STEP_SECONDS = 0.01  # the main thread's wait while the clock does not run (a St
 LONGEST_WAIT = 0.03  # its longest wait while playing (a followed clock may speed up meanwhile)
 START_LEAD = 0.1  # seconds from ports open to the first beat of the internal clock
 WATCH_SECONDS = 1.0  # how often the port list is checked for a vanished port
-RETRY_SECONDS = 0.5  # how often a missing port is looked for
 CLOCK_MESSAGES = {"clock", "start", "stop", "continue", "songpos"}
 PING_SECONDS = 0.5  # watchdog pings, from the main thread (more often if WatchdogSec is short) ...
 STALL_SECONDS = 2.0  # ... only while the timing thread went round its loop this recently
@@ -72,7 +71,7 @@ class Player:
             if options.input
             else None
         )
-        self.port_lost = threading.Event()
+        self.ports: PortKeeper | None = None  # while running
         self._clock_was_lost = False
         self._timing: threading.Thread | None = None
         self._ping_every = min(PING_SECONDS, int(os.environ.get("WATCHDOG_USEC") or 10**9) / 2e6)
@@ -107,9 +106,9 @@ class Player:
         try:
             self.output.send(message)
         except PortLost as exc:
-            if not self.port_lost.is_set():
+            if not self.ports.output_lost.is_set():
                 log.warning("%s; reconnecting", exc)
-                self.port_lost.set()
+                self.ports.output_lost.set()
             raise
 
     def _record(self, message: mido.Message, due: float | None) -> None:
@@ -118,26 +117,12 @@ class Player:
 
     # -- ports ---------------------------------------------------------------------------------
 
-    def _open(self, port: Output | Input, names_of, signals: Signals, what: str) -> bool:
-        """Open a port, waiting for it to appear (one log line); False if a signal came first."""
-        waiting = False
-        while not signals.pending():
-            try:
-                name = port.open(names_of())
-                log.info("%s port: %s", what, name)
-                return True
-            except PortNotFound as exc:
-                if not waiting:
-                    log.warning("waiting: %s", exc)
-                    notify(f"STATUS=waiting for {what} port {port.wanted!r}")
-                    waiting = True
-            self._wait(signals, RETRY_SECONDS)
-        return False
-
-    def _wait(self, signals: Signals, seconds: float) -> None:
-        """The main thread's only way to wait: pings the watchdog while the timing path lives."""
+    def _wait(self, signals: Signals, seconds: float) -> bool:
+        """The main thread's only way to wait: pings the watchdog while the timing path lives;
+        True once a signal asks the performance to end."""
         signals.wait(seconds)
         self._watchdog()
+        return signals.pending()
 
     def _watchdog(self) -> None:
         t = self.now()
@@ -148,15 +133,9 @@ class Player:
         self._pinged = t
         notify("WATCHDOG=1")
 
-    def _reconnect_output(self, lister: PortLister, signals: Signals) -> None:
+    def _silence_lost_output(self) -> None:
         self.scheduler.request_flush()  # forget what sounded there, sending what can be sent
         self.scheduler.wait_flushed(FLUSH_SECONDS)
-        self.output.close()
-        if self._open(self.output, lister.outputs, signals, "output"):
-            lister.close()
-            self._all_notes_off()
-            self.port_lost.clear()
-            log.info("output port back; playing on")
 
     def _all_notes_off(self) -> None:
         """On opening a port: silence whatever an earlier run (or a crash) left sounding."""
@@ -168,15 +147,13 @@ class Player:
 
     def run(self, signals: Signals) -> int:
         """Play until a signal comes (0), or until the timing thread dies (EX_SOFTWARE)."""
-        lister = PortLister(self.options.midi_api)
+        self.ports = PortKeeper(
+            self.output, self.input, self.options.midi_api, lambda seconds: self._wait(signals, seconds)
+        )
         try:
             notify("READY=1")
-            if not self._open(self.output, lister.outputs, signals, "output"):
+            if not self.ports.open_all(self._all_notes_off):
                 return 0
-            self._all_notes_off()
-            if self.input and not self._open(self.input, lister.inputs, signals, "input"):
-                return 0
-            lister.close()  # the open ports watch themselves: no idle JACK clients while playing
             self._status()
             if isinstance(self.clock, InternalClock):  # the line starts on the bar, from here
                 self.clock.start(0.0, at=self.now() + START_LEAD)
@@ -185,7 +162,7 @@ class Player:
             self.scheduler.alive_at = self.now()
             self._timing.start()
             try:
-                self._loop(lister, signals)
+                self._loop(signals)
             except Exception:
                 log.exception("the main thread failed")
                 return EX_SOFTWARE
@@ -210,10 +187,7 @@ class Player:
                 self.keyboard.ignored,
                 self.input.garbage if self.input else 0,
             )
-            if self.input:
-                self.input.close()
-            self.output.close()
-            lister.close()
+            self.ports.close()
             if self.midi_log is not None:
                 self.midi_log.write()
 
@@ -231,12 +205,12 @@ class Player:
         else:
             notify(f"STATUS=playing at {self.clock.tempo:g} bpm on {self.output.name}")
 
-    def _loop(self, lister: PortLister, signals: Signals) -> None:
+    def _loop(self, signals: Signals) -> None:
         next_watch = self.now() + WATCH_SECONDS
         while not signals.pending() and not self._failed():
             t = self.now()
-            if self.port_lost.is_set():
-                self._reconnect_output(lister, signals)
+            if self.ports.output_lost.is_set():
+                self.ports.reconnect_output(self._silence_lost_output, self._all_notes_off)
                 continue
             self.performer.step(t)
             if isinstance(self.clock, MidiClockFollower):
@@ -251,9 +225,9 @@ class Player:
                 elif self._clock_was_lost and not lost:
                     self._status()
                 self._clock_was_lost = lost
-            if t >= next_watch:
+            if t >= next_watch and not self.options.virtual:  # a virtual port cannot vanish
                 next_watch = t + WATCH_SECONDS
-                self._watch(lister)
+                self.ports.watch(on_input_lost=self.keyboard.release_all)
             if self.midi_log is not None:
                 self.midi_log.write()
             self._wait(signals, self._idle_seconds(self.now()))
@@ -266,25 +240,6 @@ class Player:
             return STEP_SECONDS
         due = self.clock.time_of(next_beat - self.performer.lookahead)
         return min(max(due - t, 0.001), LONGEST_WAIT)
-
-    def _watch(self, lister: PortLister) -> None:
-        """A vanished output starts reconnecting; a vanished input is reopened when it is back
-        (meanwhile the last chord stays in force and the clock, if followed, is lost)."""
-        if self.options.virtual:
-            return
-        if self.output.name not in self.output.names():
-            log.warning("output port %r vanished; reconnecting", self.output.name)
-            self.port_lost.set()
-        if self.input is None:
-            return
-        if self.input.lost:
-            log.warning("input port %r vanished; waiting for it", self.input.name)
-            self.input.close()
-            self.keyboard.release_all()  # its note-offs will never come
-        if not self.input.is_open:
-            with contextlib.suppress(PortNotFound):
-                log.info("input port back: %s", self.input.open(lister.inputs()))
-                lister.close()
 
 
 def play(load_options: Callable[[], PlayOptions]) -> int:
