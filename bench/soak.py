@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import mido
-import numpy as np
 
 from jazzd.live.clock import InternalClock, ManualClock
 from jazzd.live.config import PlayOptions
@@ -30,6 +29,7 @@ from jazzd.live.listen import Keyboard
 from jazzd.live.perform import Performer
 from jazzd.live.wiring import wire
 from jazzd.measure.rig import jack_server
+from jazzd.measure.timing import millis_summary
 
 CHORDS = [(36, 40, 43, 46), (41, 45, 48, 51), (38, 41, 45, 48), (43, 47, 50, 53), (42, 46, 49, 52)]
 
@@ -184,17 +184,8 @@ def _real_jack(minutes: float, model: str | None, seed: int, flood_minutes: floa
             next_gesture = now + rng.uniform(0.5, 8.0)
         performer.step(now)
         if now - began >= 60 * (len(per_minute) + 1):
-            late = np.asarray(scheduler.stats.lateness[mark:]) * 1e3
-            mark = len(scheduler.stats.lateness)
-            per_minute.append(
-                {
-                    "minute": len(per_minute) + 1,
-                    "p50_ms": round(float(np.median(late)), 3),
-                    "p99_ms": round(float(np.percentile(late, 99)), 3),
-                    "max_ms": round(float(late.max()), 3),
-                    "rss_mib": round(rss_mib(), 1),
-                }
-            )
+            late, mark = millis_summary(scheduler.stats.lateness[mark:]), len(scheduler.stats.lateness)
+            per_minute.append({"minute": len(per_minute) + 1, **late, "rss_mib": round(rss_mib(), 1)})
         time.sleep(0.002)
     stop.set()
     thread.join()

@@ -36,7 +36,7 @@ CLOCK_MESSAGES = {"clock", "start", "stop", "continue", "songpos"}
 PING_SECONDS = 0.5  # watchdog pings, from the main thread (more often if WatchdogSec is short) ...
 STALL_SECONDS = 2.0  # ... only while the timing thread went round its loop this recently
 FLUSH_SECONDS = 0.2  # how long a reconnect waits for the timing thread to silence the old port
-EX_SOFTWARE = 70  # the timing thread died: exit so that systemd restarts jazzd
+EX_SOFTWARE = 70  # a thread died: exit so that systemd restarts jazzd
 
 
 class Player:

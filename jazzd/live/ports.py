@@ -182,9 +182,10 @@ class Output:
 
     def names(self) -> list[str]:
         """The output ports there are now, listed by this port's own client (no other client
-        needed while playing)."""
-        with self._lock:
-            return self._port.get_ports() if self._port is not None else []
+        needed while playing). Outside the send lock: only the main thread opens, closes and
+        lists, so the timing thread never waits for a listing."""
+        port = self._port
+        return port.get_ports() if port is not None else []
 
     def send(self, message: mido.Message) -> None:
         with self._lock:
