@@ -14,7 +14,6 @@ import onnxruntime as ort
 
 from jazzd.errors import ModelError
 from jazzd.modelfile import ModelFiles, load_model_files
-from jazzd.music.grammar import phase_index
 
 OUTPUTS = ("probs", "a_new", "c_new")
 
@@ -35,8 +34,8 @@ def _session(files: ModelFiles) -> ort.InferenceSession:
     shapes = {i.name: i.shape for i in session.get_inputs()}
     outputs = {o.name for o in session.get_outputs()}
     expected = {"x": [1, len(files.vocab)], "a": [1, files.n_a], "c": [1, files.n_a]}
-    if files.phase_size:
-        expected["phase"] = [1, files.phase_size]
+    if files.conditioning.size:
+        expected["phase"] = [1, files.conditioning.size]
     if set(shapes) != set(expected) or outputs != set(OUTPUTS):
         raise ModelError(
             f"{files.onnx_path}: inputs {sorted(shapes)} / outputs {sorted(outputs)}, "
@@ -69,7 +68,7 @@ class Engine:
         self.top_p = top_p
         size, n_a = len(self.vocab), self.files.n_a
         self._x = np.zeros((1, size), np.float32)
-        self._phase = np.zeros((1, max(1, self.files.phase_size)), np.float32)
+        self._phase = np.zeros((1, max(1, self.files.conditioning.size)), np.float32)
         self._ticks = [token.ticks for token in self.vocab.parsed]
         self._cumulative = np.zeros(size, np.float32)
         self._draws: list[float] = []
@@ -88,7 +87,7 @@ class Engine:
         a_in, c_in, a_out, c_out = (self._state[i] for i in ((0, 1, 2, 3) if turn == 0 else (2, 3, 0, 1)))
         binding = self.session.io_binding()
         inputs = [("x", self._x), ("a", a_in), ("c", c_in)]
-        if self.files.phase_size:
+        if self.files.conditioning.size:
             inputs.append(("phase", self._phase))
         for name, buf in inputs:
             binding.bind_input(name, "cpu", 0, np.float32, buf.shape, buf.ctypes.data)
@@ -133,9 +132,9 @@ class Engine:
             self.position += self._ticks[token_id]
         if position is not None:
             self.position = position
-        if self.files.phase_size:
+        if self.files.conditioning.size:
             self._phase.fill(0.0)
-            self._phase[0, phase_index(self.position, new_chord, self.files.phase_size)] = 1.0
+            self._phase[0, self.files.conditioning.index(self.position, new_chord)] = 1.0
         # The public call without run options: with options it costs ~25 µs more per step here.
         self.session.run_with_iobinding(self._bindings[self._turn])
         self._turn ^= 1

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jazzd.errors import ModelError
-from jazzd.music.grammar import BAR_TICKS, CHORD_PHASE_SIZE, GRID_TICKS, TICKS_PER_BEAT, WINDOW_HALF_WIDTH
+from jazzd.music.conditioning import Conditioning
+from jazzd.music.grammar import GRID_TICKS, TICKS_PER_BEAT, WINDOW_HALF_WIDTH
 from jazzd.music.vocab import Vocabulary
 
 SIDECAR_FORMAT = 1
@@ -43,7 +44,7 @@ class ModelFiles:
     sidecar: dict
     vocab: Vocabulary
     n_a: int
-    phase_size: int = 0  # 0, BAR_TICKS (where in the bar) or CHORD_PHASE_SIZE (and chord changes)
+    conditioning: Conditioning
 
     @property
     def name(self) -> str:
@@ -112,7 +113,8 @@ def load_model_files(spec: str | Path | None) -> ModelFiles:
     n_a = sidecar["n_a"]
     if not isinstance(n_a, int) or n_a <= 0:
         raise ModelError(f"{side_path}: key 'n_a' must be a positive integer")
-    phase_size = sidecar.get("phase_size", 0)
-    if phase_size not in (0, BAR_TICKS, CHORD_PHASE_SIZE):
-        raise ModelError(f"{side_path}: key 'phase_size' must be 0, {BAR_TICKS} or {CHORD_PHASE_SIZE}")
-    return ModelFiles(onnx_path, sidecar, vocab, n_a, phase_size)
+    try:
+        conditioning = Conditioning.of_size(sidecar.get("phase_size", 0))
+    except ValueError as exc:
+        raise ModelError(f"{side_path}: key 'phase_size' {exc}") from exc
+    return ModelFiles(onnx_path, sidecar, vocab, n_a, conditioning)

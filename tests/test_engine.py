@@ -78,6 +78,17 @@ def test_vocabulary_size_must_match_the_network(tmp_path):
         Engine(path)
 
 
+def test_a_conditioning_input_the_player_does_not_know(tmp_path):
+    path = write_tiny_model(tmp_path)
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    path.with_suffix(".json").write_text(json.dumps({**sidecar, "phase_size": 50}))
+    with pytest.raises(ModelError, match=r"tiny\.json: key 'phase_size' must be one of 0, 48, 96"):
+        load_model_files(path)
+    path.with_suffix(".json").write_text(json.dumps({**sidecar, "phase_size": 48}))
+    with pytest.raises(ModelError, match=r"expected \['a', 'c', 'phase', 'x'\]"):
+        Engine(path)
+
+
 def test_a_file_that_is_not_onnx(tmp_path):
     path = write_tiny_model(tmp_path)
     path.write_bytes(b"this is not a model")

@@ -13,8 +13,6 @@ from jazzd.music.grammar import (
     Note,
     Token,
     encode,
-    new_chord_flags,
-    phase_index,
     quantize,
     realize,
     realize_pitch,
@@ -37,24 +35,6 @@ def test_token_text_round_trip():
 def test_bad_token_text_raises(bad):
     with pytest.raises(ValueError):
         Token.parse(bad)
-
-
-def test_new_chord_flags_mark_the_first_token_over_each_chord():
-    f7, bb7 = parse_chord("F7"), parse_chord("Bb7")
-
-    def chord_at(tick):  # | F7 | Bb7 | F7 |
-        return bb7 if 48 <= tick < 96 else f7
-
-    tokens = [Token("C", 24), Token("R", 30), Token("S", 18), Token("C", 48), Token("A", 6)]
-    # onsets 0, 24, 54, 72, 120: the first token, the first in bar 2, the first back on F7
-    assert new_chord_flags(tokens, 0, chord_at) == [True, False, True, False, True]
-    assert new_chord_flags(tokens, 0, constant(f7)) == [True, False, False, False, False]
-
-
-def test_phase_index_adds_the_chord_change_only_for_models_that_read_it():
-    assert phase_index(50, False, 96) == 2
-    assert phase_index(50, True, 96) == 50
-    assert phase_index(50, True, 48) == 2
 
 
 def test_quantize_to_quarters_and_thirds():

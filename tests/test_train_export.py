@@ -127,7 +127,7 @@ def test_a_model_with_the_bar_phase_and_chord_change_input(trained, tmp_path):
     )
     assert code == 0
     files = load_model_files(tmp_path / "models" / "phased.onnx")
-    assert files.phase_size == 96 and files.sidecar["parity"]["max_abs_diff"] <= 1e-5
+    assert files.conditioning.size == 96 and files.sidecar["parity"]["max_abs_diff"] <= 1e-5
     engine = Engine(files, seed=0)
     engine.reset(position=18)
     off_beat = engine.probs.copy()

@@ -19,15 +19,14 @@ import numpy as np
 
 from jazzd.engine import Engine
 from jazzd.music.chords import Chord
+from jazzd.music.conditioning import new_chord_flags, onset_phases
 from jazzd.music.grammar import (
     BAR_TICKS,
     TICKS_PER_BEAT,
     Note,
     Token,
     encode,
-    new_chord_flags,
     notes_of,
-    onset_phases,
 )
 from jazzd.music.solo import Solo
 from jazzd.music.vocab import Vocabulary

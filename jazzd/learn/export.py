@@ -21,7 +21,6 @@ from jazzd.learn.train import (
     TrainSettings,
     build_model,
     import_tensorflow,
-    phase_size,
     read_run,
 )
 from jazzd.modelfile import write_sidecar
@@ -156,7 +155,7 @@ def export(work_dir: Path, onnx_path: Path) -> Path:
     with warnings.catch_warnings():  # the optimizer's slots are not needed to export
         warnings.simplefilter("ignore")
         trained.load_weights(work_dir / "model.weights.h5")
-    size = phase_size(settings)
+    size = settings.conditioning.size
     reference, step = one_step_functions(tf, keras, trained, len(vocab), settings.n_a, size)
     with tempfile.TemporaryDirectory() as tmp:
         candidate = Path(tmp) / onnx_path.name

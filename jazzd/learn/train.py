@@ -20,15 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from jazzd.errors import JazzdError, MissingExtraError
+from jazzd.music.conditioning import Conditioning
 from jazzd.music.corpus import read_corpus
-from jazzd.music.grammar import (
-    BAR_TICKS,
-    CHORD_PHASE_SIZE,
-    encode,
-    new_chord_flags,
-    onset_phases,
-    phase_index,
-)
+from jazzd.music.grammar import encode
 from jazzd.music.midifile import MidiSelection
 from jazzd.music.solo import Solo
 from jazzd.music.vocab import Vocabulary, windows
@@ -79,6 +73,10 @@ class TrainSettings:
             raise JazzdError(
                 "chord changes are part of the phase input: --chord-changes needs --metric-phase"
             )
+
+    @property
+    def conditioning(self) -> Conditioning:
+        return Conditioning(self.metric_phase, self.chord_changes)
 
 
 PRESETS = {
@@ -148,13 +146,10 @@ def build_dataset(solos: list[Solo], settings: TrainSettings) -> Dataset:
         "validation_solos": [s.name for s in validation],
     }
 
-    size = phase_size(settings)
-
     def phases(solo: Solo) -> np.ndarray:
-        start = solo.notes[0].onset
-        where = onset_phases(tokens[solo.name], start, solo.bar_position)
-        new = new_chord_flags(tokens[solo.name], start, solo.chord_at)
-        return np.asarray([phase_index(p, n, size) for p, n in zip(where, new, strict=True)], dtype=np.int32)
+        line = tokens[solo.name]
+        hot = settings.conditioning.indexes(line, solo.notes[0].onset, solo.bar_position, solo.chord_at)
+        return np.asarray(hot, dtype=np.int32)
 
     return Dataset(
         vocab,
@@ -166,14 +161,6 @@ def build_dataset(solos: list[Solo], settings: TrainSettings) -> Dataset:
         [s.name for s in validation],
         corpus,
     )
-
-
-def phase_size(settings: TrainSettings) -> int:
-    """Length of the phase input: none, the bar position, or the bar position twice (the second
-    half for tokens that begin over a new chord)."""
-    if not settings.metric_phase:
-        return 0
-    return CHORD_PHASE_SIZE if settings.chord_changes else BAR_TICKS
 
 
 def model_inputs(inputs: np.ndarray, phases: np.ndarray | None, settings: TrainSettings):
@@ -203,7 +190,7 @@ def build_model(keras, vocab_size: int, settings: TrainSettings, steps_per_epoch
     inputs = [ids]
     if settings.metric_phase:
         phase = keras.Input((None,), dtype="int32", name="phase")
-        size = phase_size(settings)
+        size = settings.conditioning.size
         phase_hot = keras.layers.Lambda(lambda t: keras.ops.one_hot(t, size), name="phase_hot")(phase)
         features = keras.layers.Concatenate(name="features")([features, phase_hot])
         inputs.append(phase)

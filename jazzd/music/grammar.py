@@ -18,8 +18,7 @@ TICKS_PER_BEAT = 12
 GRID_TICKS = (0, 3, 4, 6, 8, 9, 12)  # grid points inside one beat: quarters and thirds
 MIN_REST_TICKS = 3  # a gap shorter than a quarter beat is legato, not a rest
 BEATS_PER_BAR = 4  # jazzd plays in 4/4: the one place the bar length is set
-BAR_TICKS = BEATS_PER_BAR * TICKS_PER_BEAT  # the metric phase a model may read is a position in it
-CHORD_PHASE_SIZE = 2 * BAR_TICKS  # the phase input of models that also read chord changes
+BAR_TICKS = BEATS_PER_BAR * TICKS_PER_BEAT
 MAX_TOKEN_TICKS = 4 * TICKS_PER_BEAT
 WINDOW_HALF_WIDTH = 3
 DEFAULT_REGISTER = (55, 84)  # MIDI notes a line is realized within, unless set otherwise
@@ -110,34 +109,6 @@ def encode(notes: Sequence[Note], chord_at: Callable[[int], Chord]) -> list[Toke
             tokens.extend(_rests(notes[i + 1].onset - note.onset - note.duration))
         prev = note
     return tokens
-
-
-def onset_phases(tokens: Sequence[Token], start: int, bar_position: Callable[[int], int]) -> list[int]:
-    """Where each token starts in its bar, in ticks (0 = the downbeat; bars longer than 4/4
-    wrap), for tokens from tick `start`."""
-    phases, at = [], start
-    for token in tokens:
-        phases.append(bar_position(at) % BAR_TICKS)
-        at += token.ticks
-    return phases
-
-
-def new_chord_flags(tokens: Sequence[Token], start: int, chord_at: Callable[[int], Chord]) -> list[bool]:
-    """For each token from tick `start`: is it the first over a new chord? (The first token of
-    a line is: the soloist has not played over that chord yet.)"""
-    flags, at, previous = [], start, None
-    for token in tokens:
-        chord = chord_at(at)
-        flags.append(chord != previous)
-        previous = chord
-        at += token.ticks
-    return flags
-
-
-def phase_index(position: int, new_chord: bool, phase_size: int) -> int:
-    """The one-hot index of a model's phase input: where in the bar the next token starts and,
-    when the input is CHORD_PHASE_SIZE long, whether it is the first over a new chord."""
-    return position % BAR_TICKS + (BAR_TICKS if new_chord and phase_size == CHORD_PHASE_SIZE else 0)
 
 
 def realize_pitch(
