@@ -28,7 +28,7 @@ from jazzd.live.config import PlayOptions
 from jazzd.live.listen import Keyboard
 from jazzd.live.perform import Performer
 from jazzd.live.wiring import wire
-from jazzd.measure.rig import jack_server
+from jazzd.measure.rig import NoteBalance, jack_server
 from jazzd.measure.timing import millis_summary
 
 CHORDS = [(36, 40, 43, 46), (41, 45, 48, 51), (38, 41, 45, 48), (43, 47, 50, 53), (42, 46, 49, 52)]
@@ -39,26 +39,6 @@ def rss_mib() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-class Balance:
-    """Counts note-ons and note-offs per pitch as they are sent."""
-
-    def __init__(self):
-        self.count: dict[int, int] = {}
-        self.ons = 0
-        self.messages = 0
-
-    def send(self, message: mido.Message) -> None:
-        self.messages += 1
-        if message.type == "note_on" and message.velocity > 0:
-            self.count[message.note] = self.count.get(message.note, 0) + 1
-            self.ons += 1
-        elif message.type in ("note_on", "note_off"):
-            self.count[message.note] = self.count.get(message.note, 0) - 1
-
-    def unbalanced(self) -> dict[int, int]:
-        return {k: v for k, v in self.count.items() if v}
 
 
 def build(clock, send, model: str | None, seed: int):
@@ -90,8 +70,8 @@ def gesture(rng: random.Random, clock, performer: Performer, keyboard: Keyboard)
 def simulated(minutes: float, model: str | None, seed: int) -> dict:
     rng = random.Random(seed)
     clock = ManualClock(120.0)
-    balance = Balance()
-    scheduler, performer, keyboard = build(clock, balance.send, model, seed)
+    balance = NoteBalance()
+    scheduler, performer, keyboard = build(clock, lambda message: balance.add(message.bytes()), model, seed)
     start_rss = rss_mib()
     next_gesture = 0.0
     steps = 0
@@ -155,11 +135,11 @@ def _real_jack(minutes: float, model: str | None, seed: int, flood_minutes: floa
     output.open(lister.outputs())
     rng = random.Random(seed)
     clock = InternalClock(160.0)
-    sent = Balance()
+    sent = NoteBalance()
 
     def send(message: mido.Message) -> None:
         output.send(message)
-        sent.send(message)
+        sent.add(message.bytes())
 
     scheduler, performer, keyboard = build(clock, send, model, seed)
     keyboard_in, events = None, []

@@ -10,6 +10,8 @@ from pathlib import Path
 import mido
 import numpy as np
 
+from jazzd.measure.rig import NoteBalance
+
 
 def write_midi(
     path: Path,
@@ -168,14 +170,11 @@ class Recorder:
         return out
 
     def balance(self) -> dict[int, int]:
-        """note-ons minus note-offs per pitch (all zero when nothing hangs)."""
-        count: dict[int, int] = {}
+        """note-ons minus note-offs per pitch (empty when nothing hangs)."""
+        balance = NoteBalance()
         for _, m in self.sent:
-            if m.type == "note_on" and m.velocity > 0:
-                count[m.note] = count.get(m.note, 0) + 1
-            elif m.type in ("note_off", "note_on"):
-                count[m.note] = count.get(m.note, 0) - 1
-        return {k: v for k, v in count.items() if v}
+            balance.add(m.bytes())
+        return balance.unbalanced()
 
 
 def run_until(clock, until: float, *steppers, step: float = 0.001) -> None:

@@ -246,6 +246,28 @@ def is_note_off(data: list[int]) -> bool:
     return data[0] & 0xF0 == NOTE_OFF or (data[0] & 0xF0 == NOTE_ON and data[2] == 0)
 
 
+class NoteBalance:
+    """Note-ons minus note-offs per pitch, message by message (raw bytes): every note-on must
+    have its own note-off, All Notes Off does not count. What the tests, the soak and the
+    benches check on what was sent."""
+
+    def __init__(self) -> None:
+        self.count: dict[int, int] = {}
+        self.ons = self.messages = 0
+
+    def add(self, data: list[int]) -> None:
+        self.messages += 1
+        if is_note_on(data):
+            self.count[data[1]] = self.count.get(data[1], 0) + 1
+            self.ons += 1
+        elif is_note_off(data):
+            self.count[data[1]] = self.count.get(data[1], 0) - 1
+
+    def unbalanced(self) -> dict[int, int]:
+        """The pitches whose count is not zero (empty when nothing hangs)."""
+        return {pitch: n for pitch, n in self.count.items() if n}
+
+
 def hanging(messages) -> set[int]:
     """Notes still sounding after every message, in order (All Notes Off clears them)."""
     sounding: set[tuple[int, int]] = set()
