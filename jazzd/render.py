@@ -10,6 +10,7 @@ from pathlib import Path
 
 import mido
 
+from jazzd.feel import Feel
 from jazzd.music.chords import Chord
 from jazzd.music.grammar import BAR_TICKS, BEATS_PER_BAR, TICKS_PER_BEAT, Note
 from jazzd.music.timeline import ChordTimeline
@@ -19,17 +20,13 @@ MIDI_TICKS_PER_BEAT = 480
 TICK = MIDI_TICKS_PER_BEAT // TICKS_PER_BEAT
 SOLO_CHANNEL, CHORD_CHANNEL = 0, 1
 CHORD_VELOCITY = 60
+ACCENTS = Feel()  # the live player's accents (a render is straight: no swing)
 
 
 def voicing(chord: Chord) -> list[int]:
     """A plain left-hand voicing: the root in octave 2, the other chord tones above C3."""
     upper = sorted(48 + chord.root + (pc - chord.root) % 12 for pc in chord.tones if pc != chord.root)
     return [36 + chord.root, *upper]
-
-
-def velocity(onset: int) -> int:
-    """Accent on the beat, lighter between beats."""
-    return 96 if onset % TICKS_PER_BEAT == 0 else 80
 
 
 def midi_file(notes: list[Note], timeline: ChordTimeline, end: int, bpm: float) -> mido.MidiFile:
@@ -41,7 +38,9 @@ def midi_file(notes: list[Note], timeline: ChordTimeline, end: int, bpm: float) 
             mido.MetaMessage("time_signature", numerator=BEATS_PER_BAR, denominator=4),
         ]
     )
-    solo = [(n.onset, n.onset + n.duration, n.pitch, velocity(n.onset)) for n in notes]
+    solo = [
+        (n.onset, n.onset + n.duration, n.pitch, ACCENTS.velocity(n.onset / TICKS_PER_BEAT)) for n in notes
+    ]
     chords = [
         (start, stop, p, CHORD_VELOCITY) for start, stop, chord in timeline.spans(end) for p in voicing(chord)
     ]

@@ -12,6 +12,7 @@ from builders import write_tiny_model
 from jazzd.cli import main
 from jazzd.engine import Engine
 from jazzd.errors import ChordError
+from jazzd.feel import Feel
 from jazzd.music.chords import parse_chord, parse_progression
 from jazzd.music.grammar import BAR_TICKS
 from jazzd.music.timeline import ChordTimeline
@@ -52,6 +53,13 @@ def read_notes(path, channel):
                 notes.append((sounding.pop(msg.note), tick, msg.note))
     assert not sounding, "notes left hanging"
     return mid, sorted(notes)
+
+
+def timed(track):
+    tick = 0
+    for msg in track:
+        tick += msg.time
+        yield tick, msg
 
 
 def recording_feeds(engine: Engine) -> list[tuple[int, bool]]:
@@ -115,6 +123,13 @@ def test_render_writes_solo_and_chords_at_tempo_and_is_byte_identical(tmp_path, 
     assert solo and max(end for _, end, _ in solo) <= 8 * 4 * mid.ticks_per_beat
     assert {p for _, _, p in chords} >= {38, 43, 36}  # roots of Dm7, G7, Cmaj7
     assert all(55 <= pitch <= 84 for _, _, pitch in solo)  # the default register
+    accents = {  # the live player's: beats 1 and 3, beats 2 and 4, between beats
+        (tick / mid.ticks_per_beat, m.velocity)
+        for tick, m in timed(mid.tracks[1])
+        if m.type == "note_on" and m.velocity
+    }
+    assert {velocity for _, velocity in accents} <= {100, 90, 76}
+    assert all(Feel().velocity(beat) == velocity for beat, velocity in accents)
 
 
 def test_render_without_tensorflow(tmp_path):

@@ -11,8 +11,8 @@ import logging
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from jazzd.feel import Feel
 from jazzd.live.listen import Keyboard
 from jazzd.live.scheduler import LATE_LIMIT, Scheduler
 from jazzd.music.chords import Chord
@@ -28,30 +28,6 @@ def next_sixteenth(beat: float) -> float:
     """The first point of the 16th-note grid after `beat` (exact as long as floats hold the
     grid, 2^51 beats; a `ceil(beat + epsilon)` stops moving past 2^24)."""
     return (math.floor(beat * 4) + 1) / 4
-
-
-@dataclass
-class Feel:
-    """Swing ratio (0.5 straight, 0.667 triplet swing) and velocities by metric position."""
-
-    swing: float = 0.5
-    velocity_downbeat: int = 100  # beats 1 and 3
-    velocity_beat: int = 90  # beats 2 and 4
-    velocity_offbeat: int = 76
-
-    def place(self, beat: float) -> float:
-        """Where a straight position sounds with swing: the off-beat eighth moves to `swing`."""
-        whole = math.floor(beat)
-        f = beat - whole
-        if self.swing == 0.5:
-            return beat
-        shaped = f * self.swing / 0.5 if f < 0.5 else self.swing + (f - 0.5) * (1 - self.swing) / 0.5
-        return whole + shaped
-
-    def velocity(self, beat: float) -> int:
-        if abs(beat - round(beat)) > 1e-9:
-            return self.velocity_offbeat
-        return self.velocity_downbeat if round(beat) % 2 == 0 else self.velocity_beat
 
 
 class Performer:

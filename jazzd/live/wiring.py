@@ -12,10 +12,11 @@ from dataclasses import dataclass
 import mido
 
 from jazzd.engine import Engine
+from jazzd.feel import Feel
 from jazzd.live.clock import Clock
 from jazzd.live.config import PlayOptions
 from jazzd.live.listen import ChordTracker, Keyboard
-from jazzd.live.perform import Feel, Performer
+from jazzd.live.perform import Performer
 from jazzd.live.scheduler import Scheduler
 from jazzd.music.timeline import ChordTimeline
 from jazzd.realize import Soloist
