@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
-from jazzd.measure.rig import Jazzd, Rig, Synth, away_from_xruns, hanging, is_note_on, match
+from jazzd.measure.rig import Jazzd, Keys, Rig, Synth, away_from_xruns, hanging, is_note_on, match
 
 
 def start_jazzd(*args: str, tmp: Path | None = None, model: str = "seed-metheny", seed: int = 3) -> Jazzd:
@@ -21,6 +22,20 @@ def start_jazzd(*args: str, tmp: Path | None = None, model: str = "seed-metheny"
         *args,
         log_dir=tmp or Path(os.environ.get("TMPDIR", "/tmp")),
     )
+
+
+def send_until_heard(proc: Jazzd, keys: Keys, *data: int, tries: int = 3) -> None:
+    """Send a message from the rig's keyboard until jazzd logs it received: in a cycle where
+    JACK xruns, a message in flight can be lost (see `delivered`), and a test about what a
+    message does must not fail on that."""
+    for _ in range(tries):
+        keys.send(*data)
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            if any(entry.data == list(data) for entry in proc.logged("in", keys.port)):
+                return
+            time.sleep(0.02)
+    raise AssertionError(f"jazzd never received {list(data)} ({len(keys.rig.xruns())} xruns)")
 
 
 XRUN_COST = 3  # messages one xrun was seen to cost (lost or read twice) at 1,000 messages a second

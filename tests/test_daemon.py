@@ -96,7 +96,7 @@ def test_the_watchdog_is_fed_while_waiting_for_ports_and_while_the_timing_thread
     notify.collect(0.05)
     assert notify.states() == ["WATCHDOG=1"]
     player._timing = threading.current_thread()
-    player.scheduler.alive_at = t[0]
+    player.live.scheduler.alive_at = t[0]
     t[0] += PING_SECONDS
     player._watchdog()
     notify.collect(0.05)
@@ -111,7 +111,7 @@ def test_the_register_knob_stays_inside_midi_for_any_configured_width(player):
     player.options.register = (0, 127)
     for value in (0, 64, 127):
         register(player.live, value)
-        low, high = player.soloist.register
+        low, high = player.live.soloist.register
         assert low >= 0 and high <= 127 and high - low == 127
 
 
@@ -119,19 +119,19 @@ def test_a_reload_keeps_the_chord_the_knobs_a_pause_and_the_followed_clock(playe
     options = PlayOptions(port="nowhere", input="keys", clock="midi", model="seed-metheny", midi_api="jack")
     old = Player(options)
     for note in (48, 52, 55, 58):  # C7, held below the split
-        old.keyboard.handle(mido.Message("note_on", note=note, velocity=80))
-    old.keyboard.handle(mido.Message("control_change", control=74, value=0))  # stop
-    old.keyboard.handle(mido.Message("control_change", control=71, value=127))  # temperature
+        old.live.keyboard.handle(mido.Message("note_on", note=note, velocity=80))
+    old.live.keyboard.handle(mido.Message("control_change", control=74, value=0))  # stop
+    old.live.keyboard.handle(mido.Message("control_change", control=71, value=127))  # temperature
     assert isinstance(old.clock, MidiClockFollower)
     new = Player(options, previous=old)
-    assert new.chords.current.symbol == "C7" and new.chords.held == {48, 52, 55, 58}
-    assert new.performer.paused and new.engine.temperature == pytest.approx(2.0)
+    assert new.live.chords.current.symbol == "C7" and new.live.chords.held == {48, 52, 55, 58}
+    assert new.live.performer.paused and new.live.engine.temperature == pytest.approx(2.0)
     assert new.clock is old.clock
     assert Player(PlayOptions(port="nowhere", model="seed-metheny"), previous=old).clock is not old.clock
 
 
 def test_a_lost_input_ends_the_players_phrase_so_answers_come_again(player):
-    board = player.keyboard
+    board = player.live.keyboard
     board.handle(mido.Message("note_on", note=74, velocity=90))  # above the split: a phrase note
     assert board.phrase.sounding
     board.release_all()  # the input port vanished: its note-off will never come

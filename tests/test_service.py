@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from builders import NotifySocket
-from jackrig import judge, start_jazzd
+from jackrig import judge, send_until_heard, start_jazzd
 
 from jazzd.measure.rig import hanging
 
@@ -174,15 +174,15 @@ def test_a_reload_keeps_a_pause_set_on_the_keyboard(rig, tmp_path):
     try:
         proc.wait_for("input port")
         time.sleep(0.8)
-        keys.send(0xB0, 74, 0)  # the start/stop switch: stop
+        send_until_heard(proc, keys, 0xB0, 74, 0)  # the start/stop switch: stop
         time.sleep(0.3)
         proc.send_signal(signal.SIGHUP)
         proc.wait_for("configuration reloaded")
         proc.wait_for("input port")
         reloaded = time.perf_counter()
         time.sleep(1.5)
-        keys.send(0xB0, 74, 127)  # start again
         started = time.perf_counter()
+        send_until_heard(proc, keys, 0xB0, 74, 127)  # start again
         time.sleep(1.0)
     finally:
         code, _ = proc.stop()
@@ -201,14 +201,14 @@ def test_a_dying_timing_thread_exits_70_with_every_note_ended(rig):
 
     synth = rig.synth("die-synth")
     player = Player(PlayOptions(port=synth.port, midi_api="jack", model="seed-metheny", bpm=240))
-    realize, calls = player.soloist.realize, itertools.count()
+    realize, calls = player.live.soloist.realize, itertools.count()
 
     def failing(token, chord):
         if next(calls) == 8:
             raise RuntimeError("realizer bug")
         return realize(token, chord)
 
-    player.soloist.realize = failing
+    player.live.soloist.realize = failing
     assert player.run(Signals()) == EX_SOFTWARE
     time.sleep(0.2)
     assert len(synth.notes_on()) >= 8 and hanging(e.data for e in synth.received) == set()
@@ -248,7 +248,7 @@ def test_a_failing_input_handler_exits_70_with_every_note_ended(rig, caplog):
     def broken(value):
         raise RuntimeError("knob bug")
 
-    player.keyboard.actions["density"] = broken
+    player.live.keyboard.actions["density"] = broken
     threading.Timer(1.0, keys.send, args=(0xB0, 72, 10)).start()
     assert player.run(Signals()) == EX_SOFTWARE
     time.sleep(0.2)

@@ -61,11 +61,8 @@ class Player:
         else:
             self.midi_log = MidiLog(options.midi_log) if options.midi_log else None
         self.live = wire(options, self.clock, self._send)
-        live = self.live
-        self.engine, self.soloist, self.scheduler = live.engine, live.soloist, live.scheduler
-        self.chords, self.keyboard, self.performer = live.chords, live.keyboard, live.performer
         if self.midi_log is not None:  # otherwise the timing path makes no call for it
-            self.scheduler.on_sent = self._record
+            self.live.scheduler.on_sent = self._record
         self.input = (
             Input(options.input, options.midi_api, self._receive, virtual=options.virtual)
             if options.input
@@ -80,10 +77,10 @@ class Player:
             self._take_over(previous)
 
     def _take_over(self, previous: Player) -> None:
-        self.chords.take_over(previous.chords)
-        for action, value in previous.keyboard.knobs.items():
-            if action != "panic" and action in self.keyboard.actions:
-                self.keyboard.turn(action, value)
+        self.live.chords.take_over(previous.live.chords)
+        for action, value in previous.live.keyboard.knobs.items():
+            if action != "panic" and action in self.live.keyboard.actions:
+                self.live.keyboard.turn(action, value)
 
     # -- callbacks -----------------------------------------------------------------------------
 
@@ -95,11 +92,11 @@ class Player:
             if isinstance(self.clock, MidiClockFollower):
                 self.clock.on_message(message.type, t, getattr(message, "pos", 0))
         else:
-            self.keyboard.handle(message)
+            self.live.keyboard.handle(message)
 
     def _clock_changed(self, event: str) -> None:
         if event in ("stop", "start", "position"):
-            self.scheduler.request_flush()
+            self.live.scheduler.request_flush()
         log.info("MIDI clock: %s", event)
 
     def _send(self, message: mido.Message) -> None:
@@ -128,14 +125,14 @@ class Player:
         t = self.now()
         if t - self._pinged < self._ping_every:
             return
-        if self._timing is not None and t - self.scheduler.alive_at > STALL_SECONDS:
+        if self._timing is not None and t - self.live.scheduler.alive_at > STALL_SECONDS:
             return  # the timing thread hangs: no ping, so that systemd's watchdog fires
         self._pinged = t
         notify("WATCHDOG=1")
 
     def _silence_lost_output(self) -> None:
-        self.scheduler.request_flush()  # forget what sounded there, sending what can be sent
-        self.scheduler.wait_flushed(FLUSH_SECONDS)
+        self.live.scheduler.request_flush()  # forget what sounded there, sending what can be sent
+        self.live.scheduler.wait_flushed(FLUSH_SECONDS)
 
     def _all_notes_off(self) -> None:
         """On opening a port: silence whatever an earlier run (or a crash) left sounding."""
@@ -158,8 +155,8 @@ class Player:
             if isinstance(self.clock, InternalClock):  # the line starts on the bar, from here
                 self.clock.start(0.0, at=self.now() + START_LEAD)
             stop = threading.Event()
-            self._timing = threading.Thread(target=self.scheduler.run, args=(stop,), name="jazzd-timing")
-            self.scheduler.alive_at = self.now()
+            self._timing = threading.Thread(target=self.live.scheduler.run, args=(stop,), name="jazzd-timing")
+            self.live.scheduler.alive_at = self.now()
             self._timing.start()
             try:
                 self._loop(signals)
@@ -175,7 +172,7 @@ class Player:
                 return EX_SOFTWARE
             return 0
         finally:
-            stats = self.scheduler.stats
+            stats = self.live.scheduler.stats
             log.info(
                 "sent %d messages (%d late by over 1 ms, %d notes skipped as too late, %d failed); "
                 "input: %d messages received, %d ignored, %d unreadable",
@@ -184,7 +181,7 @@ class Player:
                 stats.skipped,
                 stats.failed,
                 self.input.received if self.input else 0,
-                self.keyboard.ignored,
+                self.live.keyboard.ignored,
                 self.input.garbage if self.input else 0,
             )
             self.ports.close()
@@ -193,8 +190,8 @@ class Player:
 
     def _failed(self) -> str | None:
         """Why the performance cannot go on (a thread died; its traceback is logged), or None."""
-        if self.scheduler.failure is not None:
-            return f"the timing thread failed ({self.scheduler.failure})"
+        if self.live.scheduler.failure is not None:
+            return f"the timing thread failed ({self.live.scheduler.failure})"
         if self.input is not None and self.input.failure is not None:
             return f"the input thread failed ({self.input.failure})"
         return None
@@ -212,7 +209,7 @@ class Player:
             if self.ports.output_lost.is_set():
                 self.ports.reconnect_output(self._silence_lost_output, self._all_notes_off)
                 continue
-            self.performer.step(t)
+            self.live.performer.step(t)
             if isinstance(self.clock, MidiClockFollower):
                 lost = self.clock.lost(t)
                 if lost and not self._clock_was_lost:
@@ -220,14 +217,14 @@ class Player:
                         "MIDI clock lost: no tick for %.0f ms; silenced",
                         1000 * (t - self.clock.last_tick_time),
                     )
-                    self.scheduler.request_flush()
+                    self.live.scheduler.request_flush()
                     notify("STATUS=waiting for MIDI clock")
                 elif self._clock_was_lost and not lost:
                     self._status()
                 self._clock_was_lost = lost
             if t >= next_watch and not self.options.virtual:  # a virtual port cannot vanish
                 next_watch = t + WATCH_SECONDS
-                self.ports.watch(on_input_lost=self.keyboard.release_all)
+                self.ports.watch(on_input_lost=self.live.keyboard.release_all)
             if self.midi_log is not None:
                 self.midi_log.write()
             self._wait(signals, self._idle_seconds(self.now()))
@@ -235,10 +232,10 @@ class Player:
     def _idle_seconds(self, t: float) -> float:
         """How long the main thread may wait: until the lookahead reaches the next token to
         generate (new chords need no waking: pitches are chosen at send time)."""
-        next_beat = self.performer.next_beat
+        next_beat = self.live.performer.next_beat
         if next_beat is None or not self.clock.running:
             return STEP_SECONDS
-        due = self.clock.time_of(next_beat - self.performer.lookahead)
+        due = self.clock.time_of(next_beat - self.live.performer.lookahead)
         return min(max(due - t, 0.001), LONGEST_WAIT)
 
 
@@ -263,9 +260,9 @@ def _perform(player: Player, signals: Signals, load_options: Callable[[], PlayOp
     while True:
         log.info(
             "model %s loaded (vocabulary %d, n_a %d)",
-            player.engine.files.name,
-            len(player.engine.vocab),
-            player.engine.files.n_a,
+            player.live.engine.files.name,
+            len(player.live.engine.vocab),
+            player.live.engine.files.n_a,
         )
         code = player.run(signals)
         stops = [s for s in signals.take() if s in Signals.STOP]
