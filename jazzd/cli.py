@@ -20,21 +20,35 @@ from jazzd.music.chords import DEFAULT_PROGRESSION
 from jazzd.options import add_model_options, positive_int, setting
 
 log = logging.getLogger("jazzd")
+DEFAULT_BPM = 120.0
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     from jazzd.engine import Engine
+    from jazzd.music.charts import Chart, find_chart
+    from jazzd.music.timeline import ChordTimeline
     from jazzd.realize import Soloist
     from jazzd.render import render
 
+    if args.tune:
+        chart = find_chart(args.tune, Path(args.charts) if args.charts else None)
+        choruses = args.choruses or 1
+        timeline, bars = chart.timeline(choruses), len(chart.bars(choruses))
+        landing = chart.form_of(choruses).landing
+    elif args.bars is None:
+        raise JazzdError("render needs --bars N (over --chords) or --tune NAME")
+    else:
+        chart = Chart.of_progression(args.chords or DEFAULT_PROGRESSION)
+        timeline, bars, landing = ChordTimeline.looped(chart.chorus()), args.bars, None
+    bpm = args.bpm or chart.bpm or DEFAULT_BPM
     engine = Engine(args.model, seed=args.seed, temperature=args.temperature, top_p=args.top_p)
-    notes = render(Soloist(engine, seed=args.seed), args.chords, args.bars, args.bpm, Path(args.output))
+    notes = render(Soloist(engine, seed=args.seed), timeline, bars, bpm, Path(args.output), landing)
     log.info(
         "wrote %s: %d notes over %d bars at %g bpm (model %s)",
         args.output,
         len(notes),
-        args.bars,
-        args.bpm,
+        bars,
+        bpm,
         engine.files.name,
     )
     return 0
@@ -54,16 +68,24 @@ def build_parser() -> argparse.ArgumentParser:
     for side in (live_commands, music_commands, learn_commands, measure_commands):
         side.add_commands(commands, common)
     render = commands.add_parser(
-        "render", help="an offline solo over a progression, as a MIDI file", parents=[common]
+        "render", help="an offline solo over a progression or a tune, as a MIDI file", parents=[common]
     )
-    render.add_argument(
+    over = render.add_mutually_exclusive_group()
+    over.add_argument(
         "--chords",
-        default=DEFAULT_PROGRESSION,
         metavar="PROGRESSION",
         help="bars separated by |, %% repeats a bar (default: a jazz blues in F)",
     )
-    render.add_argument("--bars", type=positive_int, required=True, metavar="N")
-    render.add_argument("--bpm", type=setting("clock.bpm"), default=120.0, metavar="B")
+    over.add_argument("--tune", metavar="NAME", help="a tune (jazzd tunes lists them) or a chart file")
+    render.add_argument("--bars", type=positive_int, metavar="N", help="bars to play over --chords")
+    render.add_argument(
+        "--choruses",
+        type=positive_int,
+        metavar="N",
+        help="choruses of --tune (1); the last lands on its final chord",
+    )
+    render.add_argument("--charts", metavar="DIR", help="a folder of your charts (TOML, iReal Pro exports)")
+    render.add_argument("--bpm", type=setting("clock.bpm"), metavar="B", help="tempo (the tune's, else 120)")
     add_model_options(render)
     render.add_argument("-o", "--output", required=True, metavar="OUT.mid")
     render.set_defaults(handler=cmd_render)

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from jazzd.engine import Engine
 from jazzd.music.chords import Chord
-from jazzd.music.grammar import DEFAULT_REGISTER, Note, Token, notes_of, realize_pitch
+from jazzd.music.grammar import BAR_TICKS, DEFAULT_REGISTER, Note, Token, notes_of, realize_pitch
+
+LANDING = Token("C", BAR_TICKS)  # the final note's kind: a chord tone (its length is set where it is played)
 
 
 @dataclass
@@ -53,12 +55,23 @@ class Soloist:
         self.prev_pitch = realize_pitch(token, chord, self.prev_pitch, self.register, self.rng)
         return self.prev_pitch
 
-    def play(self, chord_at: Callable[[int], Chord], start: int, end: int) -> Iterator[Note]:
-        """Notes from tick `start` until the line reaches `end` (the last note is cut there)."""
+    def land(self, chord: Chord) -> int:
+        """The line's last pitch: a chord tone of the final chord, near the line."""
+        return self.realize(LANDING, chord)
+
+    def play(
+        self, chord_at: Callable[[int], Chord], start: int, end: int, landing: int | None = None
+    ) -> Iterator[Note]:
+        """Notes from tick `start` until the line reaches `end` (the last note is cut there).
+        With `landing` (a tick before `end`: a tune's final chord), the line stops there and
+        ends on a chord tone held from `landing` to `end`."""
         self.chord = chord_at(start)
-        return notes_of(
-            self.tokens(chord_at), start, lambda token, at: self.realize(token, chord_at(at)), end
+        stop = end if landing is None else landing
+        yield from notes_of(
+            self.tokens(chord_at), start, lambda token, at: self.realize(token, chord_at(at)), stop
         )
+        if landing is not None:
+            yield Note(landing, end - landing, self.land(chord_at(landing)), (landing - start) // BAR_TICKS)
 
     def tokens(self, chord_at: Callable[[int], Chord]) -> Iterator[Token]:
         """The engine's tokens, one after another, as long as they are asked for."""

@@ -67,9 +67,12 @@ def _track(name: str, notes: list[tuple[int, int, int, int]], channel: int) -> m
     return track
 
 
-def render(soloist: Soloist, progression: str, bars: int, bpm: float, output: Path) -> list[Note]:
-    """Write the solo and its chords to `output`; returns the notes."""
-    timeline, end = ChordTimeline.looped(progression), bars * BAR_TICKS
-    notes = list(soloist.play(timeline.chord_at, 0, end))
+def render(
+    soloist: Soloist, timeline: ChordTimeline, bars: int, bpm: float, output: Path, landing: int | None = None
+) -> list[Note]:
+    """Write `bars` bars of solo over `timeline`, with its chords, to `output`; returns the
+    notes. With `landing` (a tune's final chord, in ticks) the line ends there on a chord tone."""
+    end = bars * BAR_TICKS
+    notes = list(soloist.play(timeline.chord_at, 0, end, landing))
     midi_file(notes, timeline, end, bpm).save(str(output))
     return notes

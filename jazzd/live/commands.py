@@ -29,6 +29,12 @@ def cmd_play(args: argparse.Namespace) -> int:
         "mode": args.mode,
         "midi_log": args.midi_log,
         "realtime_priority": args.realtime_priority,
+        "tune": args.tune,
+        "charts": args.charts,
+        "choruses": args.choruses,
+        "count_in": args.count_in,
+        "count_in_channel": args.count_in_channel,
+        "clock_out": args.clock_out or None,
     }
 
     return play(lambda: build_options(args.config, overrides))
@@ -78,7 +84,30 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
         "--clock", choices=["internal", "midi"], help="own tempo, or follow MIDI clock on --input"
     )
     play.add_argument("--bpm", type=setting("clock.bpm"), metavar="B", help="internal clock tempo (120)")
-    play.add_argument("--chords", metavar="PROGRESSION", help="progression to follow (default: a blues in F)")
+    over = play.add_mutually_exclusive_group()
+    over.add_argument("--chords", metavar="PROGRESSION", help="progression to follow (default: a blues in F)")
+    over.add_argument(
+        "--tune", metavar="NAME", help="a tune to play (jazzd tunes lists them) or a chart file"
+    )
+    play.add_argument("--charts", metavar="DIR", help="a folder of your charts (TOML, iReal Pro exports)")
+    play.add_argument(
+        "--choruses",
+        type=setting("tune.choruses"),
+        metavar="N",
+        help="choruses, then end together (0: until stopped)",
+    )
+    play.add_argument(
+        "--count-in", type=setting("tune.count_in"), metavar="BARS", help="bars counted in, 0-2 (0)"
+    )
+    play.add_argument(
+        "--count-in-channel",
+        type=setting("tune.count_in_channel"),
+        metavar="CH",
+        help="channel of the count-in clicks (10); 0: silent",
+    )
+    play.add_argument(
+        "--clock-out", action="store_true", help="send MIDI clock (Start, ticks, Stop) on the output port"
+    )
     play.add_argument("--channel", type=channel_number, metavar="1-16", help="MIDI channel (1)")
     play.add_argument("--midi-api", choices=["alsa", "jack"], help="alsa (default) or jack")
     play.add_argument("--mode", choices=["solo", "trade", "answer"], help="solo (default), trade or answer")

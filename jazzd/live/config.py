@@ -15,6 +15,7 @@ from typing import Any
 from jazzd.errors import ChordError, JazzdError, ModelError
 from jazzd.live.listen import Controls
 from jazzd.modelfile import load_model_files
+from jazzd.music.charts import Chart, ChartError, find_chart
 from jazzd.music.chords import DEFAULT_PROGRESSION, parse_progression
 from jazzd.music.grammar import DEFAULT_REGISTER
 
@@ -54,6 +55,14 @@ class PlayOptions:
     lookahead: float = 0.5
     midi_log: str | None = None  # a file: every message sent and received, timed (JSON lines)
     realtime_priority: int = 3  # the timing thread's SCHED_FIFO priority (0: normal), below JACK's 5
+    tune: str | None = None  # a tune's name or chart file (then `chords` is not used)
+    charts: str | None = None  # a folder of the musician's charts
+    choruses: int = 0  # 0: until stopped
+    count_in: int = 0  # bars
+    count_in_channel: int = 10  # 1-16; 0: a silent count-in (the clock out counts)
+    count_in_note: int = 37
+    clock_out: bool = False
+    chart: Chart | None = None  # the tune (or the progression) read: set by build_options
 
 
 class ConfigError(JazzdError, ValueError):
@@ -117,6 +126,17 @@ KEYS: dict[str, Key] = {
         ),
     ),
     "solo.lookahead": Key("lookahead", (int, float), "beats, 0.1-4", _between(0.1, 4)),
+    "tune.name": Key("tune", str, 'a tune\'s name (jazzd tunes), a chart file, or "" for [solo] chords'),
+    "tune.charts": Key("charts", str, 'a folder of charts (TOML, iReal Pro exports), or ""'),
+    "tune.choruses": Key(
+        "choruses", int, "a whole number of choruses 0-999 (0: until stopped)", _between(0, 999)
+    ),
+    "tune.count_in": Key("count_in", int, "0, 1 or 2 bars", _between(0, 2)),
+    "tune.count_in_channel": Key(
+        "count_in_channel", int, "a MIDI channel 1-16, or 0 for a silent count-in", _between(0, 16)
+    ),
+    "tune.count_in_note": Key("count_in_note", int, "a MIDI note 0-127", _between(0, 127)),
+    "clock.out": Key("clock_out", bool, "true or false"),
     "keyboard.split": Key("split", int, "a MIDI note 0-127 (chords below it)", _between(0, 127)),
     "keyboard.mode": Key("mode", str, " or ".join(f'"{m}"' for m in MODES), lambda v: v in MODES),
     "keyboard.trade_bars": Key("trade_bars", int, "a whole number of bars 1-32", _between(1, 32)),
@@ -194,17 +214,16 @@ def _check_flags(overrides: dict[str, Any]) -> None:
 
 def build_options(config_path: str | None, overrides: dict[str, Any]) -> PlayOptions:
     """Defaults ← the config file (given, else the system one if present) ← command-line flags."""
-    values: dict[str, Any] = {}
-    if config_path is not None:
-        values = read_config(Path(config_path))
-    elif SYSTEM_CONFIG.is_file():
-        values = read_config(SYSTEM_CONFIG)
+    if config_path is None and SYSTEM_CONFIG.is_file():
+        config_path = str(SYSTEM_CONFIG)
+    values = read_config(Path(config_path)) if config_path is not None else {}
     overrides = {k: v for k, v in overrides.items() if v is not None}
     _check_flags(overrides)
     values.update(overrides)
     controls = {k.split(".", 1)[1]: values.pop(k) for k in list(values) if k.startswith("controls.")}
-    if "input" in values and values["input"] == "":
-        values["input"] = None
+    for name in ("input", "tune", "charts"):
+        if values.get(name) == "":
+            values[name] = None
     if "register" in values:
         values["register"] = tuple(values["register"])
     options = PlayOptions(**values)
@@ -214,4 +233,23 @@ def build_options(config_path: str | None, overrides: dict[str, Any]) -> PlayOpt
         raise ConfigError("name the synth's output port: jazzd --port NAME, or [midi] port in the config")
     if options.clock == "midi" and not options.input:
         raise ConfigError("the MIDI clock needs an input port: --input NAME, or [midi] input in the config")
+    if options.clock == "midi" and (options.count_in or options.clock_out):
+        raise ConfigError("a count-in and clock out need jazzd's own clock, not --clock midi")
+    _read_tune(options, config_path if "tune" not in overrides and "charts" not in overrides else None)
+    if "bpm" not in values and options.chart.bpm:
+        options.bpm = options.chart.bpm  # the tune's tempo, unless one is set
     return options
+
+
+def _read_tune(options: PlayOptions, config_path: str | None) -> None:
+    """The tune named (or the progression): a chart that cannot be read stops jazzd with its
+    one line — exit 78 when the config named it, 2 when the command line did."""
+    if options.tune is None:
+        options.chart = Chart.of_progression(options.chords)
+        return
+    try:
+        options.chart = find_chart(options.tune, Path(options.charts) if options.charts else None)
+    except ChartError as exc:
+        if config_path is None:
+            raise
+        raise ConfigError(f"{config_path}: [tune] {exc}") from exc

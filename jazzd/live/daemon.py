@@ -9,6 +9,7 @@ watches the ports and the clock, feeds the watchdog and acts on signals (service
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import threading
@@ -22,9 +23,11 @@ from jazzd.live.clock import InternalClock, MidiClockFollower
 from jazzd.live.config import PlayOptions
 from jazzd.live.keeper import PortKeeper
 from jazzd.live.midilog import MidiLog
+from jazzd.live.perform import count_in
 from jazzd.live.ports import Input, Output, PortLost
 from jazzd.live.service import Signals, notify
 from jazzd.live.wiring import wire
+from jazzd.music.grammar import BEATS_PER_BAR
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +72,7 @@ class Player:
             else None
         )
         self.ports: PortKeeper | None = None  # while running
+        self.ended = False  # the tune's last chorus was played
         self._clock_was_lost = False
         self._timing: threading.Thread | None = None
         self._ping_every = min(PING_SECONDS, int(os.environ.get("WATCHDOG_USEC") or 10**9) / 2e6)
@@ -153,7 +157,7 @@ class Player:
                 return 0
             self._status()
             if isinstance(self.clock, InternalClock):  # the line starts on the bar, from here
-                self.clock.start(0.0, at=self.now() + START_LEAD)
+                self._start_internal_clock()
             stop = threading.Event()
             self._timing = threading.Thread(target=self.live.scheduler.run, args=(stop,), name="jazzd-timing")
             self.live.scheduler.alive_at = self.now()
@@ -188,6 +192,19 @@ class Player:
             if self.midi_log is not None:
                 self.midi_log.write()
 
+    def _start_internal_clock(self) -> None:
+        """Bar 1 a moment from now, after the count-in; the clock out starts with the count-in
+        and stops at the tune's last bar line."""
+        options, scheduler = self.options, self.live.scheduler
+        first = -options.count_in * BEATS_PER_BAR
+        self.clock.start(float(first), at=self.now() + START_LEAD)
+        if options.count_in and options.count_in_channel:
+            count_in(scheduler, options.count_in, options.count_in_channel - 1, options.count_in_note)
+        if options.clock_out:
+            scheduler.start_clock_out(float(first))
+            if math.isfinite(self.live.performer.end):
+                scheduler.stop_clock_out(self.live.performer.end)
+
     def _failed(self) -> str | None:
         """Why the performance cannot go on (a thread died; its traceback is logged), or None."""
         if self.live.scheduler.failure is not None:
@@ -206,6 +223,9 @@ class Player:
         next_watch = self.now() + WATCH_SECONDS
         while not signals.pending() and not self._failed():
             t = self.now()
+            if self._tune_over(t):
+                self.ended = True
+                return
             if self.ports.output_lost.is_set():
                 self.ports.reconnect_output(self._silence_lost_output, self._all_notes_off)
                 continue
@@ -228,6 +248,16 @@ class Player:
             if self.midi_log is not None:
                 self.midi_log.write()
             self._wait(signals, self._idle_seconds(self.now()))
+
+    def _tune_over(self, t: float) -> bool:
+        """The last chorus has ended: its last bar line passed, every note and the clock's Stop sent."""
+        scheduler = self.live.scheduler
+        return (
+            self.clock.running
+            and self.live.performer.finished(self.clock.beat_at(t))
+            and not scheduler.pending()
+            and not scheduler.ticking
+        )
 
     def _idle_seconds(self, t: float) -> float:
         """How long the main thread may wait: until the lookahead reaches the next token to
@@ -266,7 +296,9 @@ def _perform(player: Player, signals: Signals, load_options: Callable[[], PlayOp
         )
         code = player.run(signals)
         stops = [s for s in signals.take() if s in Signals.STOP]
-        if code != 0 or stops:
+        if player.ended and not stops:
+            log.info("the tune is over: %d choruses played", player.options.choruses)
+        if code != 0 or stops or player.ended:
             if stops:
                 log.info("stopping on %s", signal.Signals(stops[0]).name)
             notify("STOPPING=1")

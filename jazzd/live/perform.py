@@ -7,6 +7,7 @@ realized by the scheduler at its send time over the chord in force then.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 import random
@@ -15,12 +16,14 @@ from collections.abc import Callable
 from jazzd.feel import Feel
 from jazzd.live.listen import Keyboard
 from jazzd.live.scheduler import LATE_LIMIT, Scheduler
+from jazzd.music.charts import Form
 from jazzd.music.chords import Chord
 from jazzd.music.grammar import BEATS_PER_BAR, TICKS_PER_BEAT
 from jazzd.realize import Soloist
 
 log = logging.getLogger(__name__)
 
+COUNT_IN_ACCENT, COUNT_IN_VELOCITY = 110, 80
 MAX_AHEAD = 4.0  # beats: one token (at most 4 beats) may end this far past the lookahead
 
 
@@ -28,6 +31,13 @@ def next_sixteenth(beat: float) -> float:
     """The first point of the 16th-note grid after `beat` (exact as long as floats hold the
     grid, 2^51 beats; a `ceil(beat + epsilon)` stops moving past 2^24)."""
     return (math.floor(beat * 4) + 1) / 4
+
+
+def count_in(scheduler: Scheduler, bars: int, channel: int, note: int) -> None:
+    """A click on every beat of the `bars` before beat 0, the downbeats accented."""
+    for beat in range(-bars * BEATS_PER_BAR, 0):
+        velocity = COUNT_IN_ACCENT if beat % BEATS_PER_BAR == 0 else COUNT_IN_VELOCITY
+        scheduler.note(float(beat), 0.25, channel, velocity, lambda at: note)
 
 
 class Performer:
@@ -46,6 +56,7 @@ class Performer:
         keyboard: Keyboard | None = None,
         lookahead: float = 0.5,
         seed: int = 0,
+        form: Form | None = None,
     ):
         self.soloist = soloist
         self.scheduler = scheduler
@@ -63,6 +74,12 @@ class Performer:
         self.answer_until = -1.0  # answer mode: jazzd plays until this beat ...
         self.answer_started = -math.inf  # ... an answer that began at this beat
         self.turn_start = -math.inf  # trade mode: where the current jazzd turn began
+        self.form = form
+        self._turn_starts = [b * BEATS_PER_BAR for b in form.turns(trade_bars)] if form else []
+        end = form.end_bar if form else None
+        self.end = math.inf if end is None else float(end * BEATS_PER_BAR)  # the tune's last bar line
+        self.landing = math.inf if form is None or form.landing is None else form.landing / TICKS_PER_BEAT
+        self.landed = False
         self._dice = random.Random(seed + 1)
 
     # -- turns ---------------------------------------------------------------------------------
@@ -70,26 +87,65 @@ class Performer:
     def _turn_length(self) -> float:
         return self.trade_bars * BEATS_PER_BAR
 
-    def _playing_until(self, beat: float) -> float:
-        """If jazzd plays at `beat`, the beat its turn ends (inf in solo); else -1."""
+    def _turn(self, beat: float) -> tuple[int, float, float]:
+        """Trade mode: the number, start and end beat of the turn at `beat`. Turns are
+        `trade_bars` long; in a tune they begin again at each section of the form (the last
+        turn of a section may be shorter), and alternate across sections and choruses."""
+        if not self._turn_starts:
+            number = math.floor(beat / self._turn_length())
+            return number, number * self._turn_length(), (number + 1) * self._turn_length()
+        chorus_beats = self.form.bars * BEATS_PER_BAR
+        chorus, within = divmod(beat, chorus_beats)
+        i = bisect.bisect_right(self._turn_starts, within) - 1
+        offset = chorus * chorus_beats
+        following = self._turn_starts[i + 1] if i + 1 < len(self._turn_starts) else chorus_beats
+        return int(chorus) * len(self._turn_starts) + i, offset + self._turn_starts[i], offset + following
+
+    def _turn_end(self, beat: float) -> float:
+        """If jazzd's turn is on at `beat`, the beat it ends (inf in solo); else -1."""
         if self.paused:
             return -1.0
         if self.mode == "trade":
-            turn = math.floor(beat / self._turn_length())
-            return (turn + 1) * self._turn_length() if turn % 2 == 1 else -1.0
+            number, _, end = self._turn(beat)
+            return end if number % 2 == 1 else -1.0
         if self.mode == "answer":
             return self.answer_until if beat < self.answer_until else -1.0
         return math.inf
+
+    def _playing_until(self, beat: float) -> float:
+        """If jazzd plays at `beat`, the beat it stops (its turn's end, or where a tune's line
+        lands); else -1."""
+        until = self._turn_end(beat)
+        return -1.0 if until < 0 or beat >= self.landing else min(until, self.landing)
 
     def _enter_turn(self, beat: float) -> None:
         """Trade mode, generating at `beat` in jazzd's turn: if the turn is new, first prime the
         LSTM with the player's phrase — all of it but the last `lookahead` beats, which are
         still to be played when jazzd's first tokens must be chosen."""
-        start = math.floor(beat / self._turn_length()) * self._turn_length()
+        _, start, _ = self._turn(beat)
         if start != self.turn_start:
             self.turn_start = start
-            self._answer_phrase(start - self._turn_length())
+            self._answer_phrase(self._turn(start - 1e-9)[1])
             self._move_to(self.next_beat)
+
+    def finished(self, playhead: float) -> bool:
+        """A tune with a number of choruses has reached its last bar line."""
+        return playhead >= self.end
+
+    def _land(self) -> None:
+        """The last chorus's last note: a chord tone of the final chord, held to the bar line
+        (if the line is jazzd's then)."""
+        self.landed = True
+        if self._turn_end(self.landing) < 0:
+            return
+        start, end = self.feel.place(self.landing), self.end
+        self.scheduler.note(
+            start,
+            end - start,
+            self.channel,
+            self.feel.velocity(self.landing),
+            lambda at: self.soloist.land(self.chord_at(at * TICKS_PER_BEAT)),
+        )
 
     def _listen(self, playhead: float) -> None:
         """Answer mode's turn-taking: answer once the player has been quiet, stop if they
@@ -127,7 +183,7 @@ class Performer:
         """Where the session's line starts: where the session starts (beat 0 of bar 1, or the
         position a Continue or Song Position gave), if that is not past; else the next beat."""
         clock = self.scheduler.clock
-        start = clock.start_beat
+        start = max(clock.start_beat, 0.0)  # a count-in runs before beat 0
         if playhead <= start or clock.time_of(start) >= now - LATE_LIMIT:
             return start
         return float(math.ceil(playhead))
@@ -138,6 +194,7 @@ class Performer:
         tick = round(beat * TICKS_PER_BEAT)
         self.next_beat = beat
         self.answer_until, self.answer_started, self.turn_start = -1.0, -math.inf, -math.inf
+        self.landed = False
         self.soloist.restart(tick, self.chord_at(tick))
 
     def step(self, now: float) -> None:
@@ -149,12 +206,17 @@ class Performer:
         fresh = self.next_beat is None
         if fresh:  # a new session (a start, a Start, a Continue): a fresh line
             self._start_line(self._first_beat(now, playhead))
+        elif self.landed:  # the tune is over: nothing more until a new session
+            return
         self._listen(playhead)
         if not fresh and not playhead <= self.next_beat <= playhead + self.lookahead + MAX_AHEAD:
             # behind (after a stop or a stall), or far ahead (the clock jumped back: Start, Song
             # Position): go on from the playhead
             self._move_to(math.ceil(playhead * TICKS_PER_BEAT) / TICKS_PER_BEAT)
         while self.next_beat < playhead + self.lookahead:
+            if self.next_beat >= self.landing:
+                self._land()
+                return
             until = self._playing_until(self.next_beat)
             if until < 0:  # listen, on a 16th grid
                 self._move_to(next_sixteenth(self.next_beat))

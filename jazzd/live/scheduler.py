@@ -15,6 +15,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
+import math
 import os
 import threading
 import time
@@ -31,6 +32,8 @@ SPIN_SECONDS = 0.0005  # sleep until this close to a deadline, then spin (JACK's
 WAIT_SECONDS = 0.02  # longest sleep: a followed clock may speed up meanwhile; `stop` is seen
 LATE_LIMIT = 0.020  # a note-on later than this is skipped
 ALL_NOTES_OFF = 123
+TICKS_PER_QUARTER = 24  # MIDI clock
+CLOCK_TICK = mido.Message("clock")
 
 
 @dataclass(order=True)
@@ -85,6 +88,8 @@ class Scheduler:
         self.on_sent: Callable[[mido.Message, float | None], None] | None = None  # (message, due)
         self._flush_requested = threading.Event()
         self._flushed = threading.Event()
+        self._ticks: tuple[float, int] | None = None  # MIDI clock out: (from beat, next tick number)
+        self._ticks_until = math.inf  # ... the beat where it stops (Stop is sent there)
 
     # -- queueing (any thread) -----------------------------------------------------------------
 
@@ -103,6 +108,28 @@ class Scheduler:
     def message(self, beat: float, message: mido.Message) -> None:
         self._push(Event(beat, next(self._seq), "message", message=message))
 
+    def start_clock_out(self, beat: float) -> None:
+        """MIDI clock out from `beat`: Song Position Pointer (the top), Start, then 24 ticks a
+        beat, sent like notes — and unlike notes kept through a flush: the drum machine following
+        keeps time while jazzd pauses or is panicked."""
+        self.message(beat, mido.Message("songpos", pos=0))
+        self.message(beat, mido.Message("start"))
+        with self._lock:
+            self._ticks, self._ticks_until = (beat, 0), math.inf
+
+    def stop_clock_out(self, beat: float) -> None:
+        """Ticks up to `beat`, then Stop there (the tune's end)."""
+        with self._lock:
+            self._ticks_until = beat
+
+    @property
+    def ticking(self) -> bool:
+        return self._ticks is not None
+
+    def _tick_beat(self) -> float:
+        start, number = self._ticks
+        return start + number / TICKS_PER_QUARTER
+
     def _push(self, event: Event) -> None:
         with self._lock:
             heapq.heappush(self._heap, event)
@@ -111,11 +138,20 @@ class Scheduler:
     def pending(self) -> int:
         return len(self._heap)
 
+    def _next_beat(self) -> tuple[float, bool] | None:
+        """The beat of what is due next (under the lock), and whether it is a clock tick (on a tie
+        the queued event goes first: Start before the first tick)."""
+        top = self._heap[0].beat if self._heap else math.inf
+        if self._ticks is not None and self._tick_beat() < top:
+            return self._tick_beat(), True
+        return (top, False) if self._heap else None
+
     # -- sending (the scheduler thread, or a test calling `process`) ----------------------------
 
     def next_deadline(self) -> float | None:
         with self._lock:
-            return self.clock.time_of(self._heap[0].beat) if self._heap else None
+            due = self._next_beat()
+            return None if due is None else self.clock.time_of(due[0])
 
     def request_flush(self) -> None:
         """Ask the scheduler thread to silence everything (safe from any thread)."""
@@ -136,14 +172,30 @@ class Scheduler:
         handled = 0
         while True:
             with self._lock:
-                if not self._heap:
+                due = self._next_beat()
+                if due is None:
                     return handled
-                deadline = self.clock.time_of(self._heap[0].beat)
+                deadline = self.clock.time_of(due[0])
                 if deadline > now:
                     return handled
-                event = heapq.heappop(self._heap)
-            self._handle(event, deadline)
+                if due[1]:
+                    message = self._tick()
+                else:
+                    event = heapq.heappop(self._heap)
+            if due[1]:
+                self._send(message, deadline)
+            else:
+                self._handle(event, deadline)
             handled += 1
+
+    def _tick(self) -> mido.Message:
+        """The clock message due now (under the lock): a tick, or Stop at the end."""
+        start, number = self._ticks
+        if self._tick_beat() >= self._ticks_until:
+            self._ticks = None
+            return mido.Message("stop")
+        self._ticks = (start, number + 1)
+        return CLOCK_TICK
 
     def service(self, now: float) -> None:
         """What the thread does when it wakes (a test's stepper does the same): a requested
@@ -270,3 +322,6 @@ class Scheduler:
             self.failure = exc
         finally:
             self.flush()
+            if self._ticks is not None:  # whatever follows jazzd's clock stops with it
+                self._ticks = None
+                self._safe_send("stop")

@@ -18,7 +18,7 @@ from jazzd.live.config import PlayOptions
 from jazzd.live.listen import ChordTracker, Keyboard
 from jazzd.live.perform import Performer
 from jazzd.live.scheduler import Scheduler
-from jazzd.music.timeline import ChordTimeline
+from jazzd.music.charts import Chart
 from jazzd.realize import Soloist
 
 
@@ -84,7 +84,9 @@ def wire(
     scheduler = Scheduler(
         clock, send, record_lateness=record_lateness, realtime_priority=options.realtime_priority
     )
-    chords = ChordTracker(ChordTimeline.looped(options.chords))
+    chart = options.chart or Chart.of_progression(options.chords)
+    choruses = options.choruses or None
+    chords = ChordTracker(chart.timeline(choruses))
     keyboard = Keyboard(chords, options.split, options.controls, {}, lambda: clock.beat_at(clock.now()))
     performer = Performer(
         soloist,
@@ -98,6 +100,7 @@ def wire(
         keyboard=keyboard if options.input else None,
         lookahead=options.lookahead,
         seed=options.seed,
+        form=chart.form_of(choruses) if options.tune or choruses else None,
     )
     live = Live(options, engine, soloist, scheduler, chords, keyboard, performer)
     keyboard.actions = {name: functools.partial(action, live) for name, action in ACTIONS.items()}

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+from pathlib import Path
 
+from jazzd.music.charts import ChartError, available_charts, chart_to_toml, slug
 from jazzd.music.corpus import read_corpus, summarize
+from jazzd.music.ireal import charts_from_text
 from jazzd.music.midifile import SEED_FILE, SEED_PRESET, MidiSelection
+
+log = logging.getLogger(__name__)
 
 
 def selection(args: argparse.Namespace) -> MidiSelection:
@@ -63,7 +69,65 @@ def cmd_corpus_inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tunes(args: argparse.Namespace) -> int:
+    """The tunes jazzd can play: built in, and in a charts folder (bad charts: one line each)."""
+    charts, problems = available_charts(Path(args.charts) if args.charts else None)
+    for problem in problems:
+        log.error("%s", problem)
+    if args.json:
+        print(json.dumps({name: chart.describe() for name, chart in sorted(charts.items())}, indent=1))
+    else:
+        for name, chart in sorted(charts.items()):
+            info = chart.describe()
+            tempo = f"{info['tempo']:g} bpm" if info["tempo"] else ""
+            title, key, form = info["title"][:34], info["key"], info["form"]
+            print(f"{name:24} {title:34} {key:4} {info['bars']:3} bars  {form:12} {tempo}")
+    return 2 if problems else 0
+
+
+def cmd_tunes_import(args: argparse.Namespace) -> int:
+    """iReal Pro links (or exported pages) into jazzd TOML charts in a folder; every tune that
+    cannot be read is one line, and the rest are written."""
+    charts, problems = [], []
+    for source in args.sources:
+        path = Path(source)
+        if source.startswith(("irealb://", "irealbook://")):
+            found, bad = charts_from_text(source, "link")
+        else:
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError as exc:
+                raise ChartError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
+            found, bad = charts_from_text(text, str(path))
+        charts.extend(found)
+        problems.extend(bad)
+    for problem in problems:
+        log.error("%s", problem)
+    folder = Path(args.to)
+    folder.mkdir(parents=True, exist_ok=True)
+    for chart in charts:
+        (folder / f"{slug(chart.title)}.toml").write_text(chart_to_toml(chart), encoding="utf-8")
+    log.info("imported %d of %d tunes into %s", len(charts), len(charts) + len(problems), folder)
+    return 2 if problems else 0
+
+
 def add_commands(commands, common: argparse.ArgumentParser) -> None:
+    tunes = commands.add_parser(
+        "tunes", help="the tunes jazzd can play (built in and yours)", parents=[common]
+    )
+    tunes.add_argument("--charts", metavar="DIR", help="a folder of your charts (TOML, iReal Pro exports)")
+    tunes.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    tunes.set_defaults(handler=cmd_tunes)
+    tunes_commands = tunes.add_subparsers(dest="tunes_command", metavar="ACTION")
+    add = tunes_commands.add_parser(
+        "import", help="iReal Pro links or exported playlists into jazzd charts", parents=[common]
+    )
+    add.add_argument(
+        "sources", nargs="+", metavar="LINK_OR_FILE", help="irealb:// links, or .html/.txt files"
+    )
+    add.add_argument("--to", required=True, metavar="DIR", help="the charts folder to write the tunes to")
+    add.set_defaults(handler=cmd_tunes_import)
+
     corpus = commands.add_parser("corpus", help="read and examine a training corpus", parents=[common])
     corpus_commands = corpus.add_subparsers(dest="corpus_command", metavar="ACTION", required=True)
     inspect = corpus_commands.add_parser(

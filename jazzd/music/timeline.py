@@ -23,12 +23,17 @@ class ChordTimeline:
     def looped(cls, progression: str | list[list[Chord]]) -> ChordTimeline:
         """A written progression, repeating: each 4/4 bar shared evenly by its chords."""
         bars = parse_progression(progression) if isinstance(progression, str) else progression
+        return cls(cls.of_bars(bars).changes, len(bars) * BAR_TICKS)
+
+    @classmethod
+    def of_bars(cls, bars: list[list[Chord]]) -> ChordTimeline:
+        """Bars played once (a tune's choruses): after the last, its last chord stays."""
         changes = [
             (number * BAR_TICKS + round(i * BAR_TICKS / len(chords)), chord)
             for number, chords in enumerate(bars)
             for i, chord in enumerate(chords)
         ]
-        return cls(changes, len(bars) * BAR_TICKS)
+        return cls(changes)
 
     def chord_at(self, tick: float) -> Chord:
         if self.length:

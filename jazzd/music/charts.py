@@ -1,0 +1,289 @@
+"""Tunes: chord charts with a form — sections, first and second endings, a final ending — and
+the bars they unroll to over a number of choruses.
+
+A chart is jazzd's own TOML file (see charts/README.md), a built-in one (`charts/` beside the
+package), or an iReal Pro chart (music/ireal.py). Everything downstream sees bars of chords: the
+chord timeline follows `Chart.bars(choruses)`, and the performer's turns and ending follow `Form`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from jazzd.errors import ChordError, JazzdError
+from jazzd.music.chords import Chord, parse_progression
+from jazzd.music.grammar import BAR_TICKS
+from jazzd.music.timeline import ChordTimeline
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+Bars = list[list[Chord]]
+CHART_KEYS = {"title", "key", "tempo", "time", "form", "sections", "endings", "ending", "composer", "style"}
+
+
+class ChartError(JazzdError, ValueError):
+    """A chart that cannot be read: the message names the file or link and the chart."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Form:
+    """Where one chorus's sections begin (bar numbers) and how many choruses are played (None:
+    until stopped): what trading and ending need to know."""
+
+    bars: int
+    section_starts: tuple[int, ...]
+    choruses: int | None = None
+    landing: int | None = None  # tick where the last chorus's line lands on the final chord
+
+    @property
+    def end_bar(self) -> int | None:
+        return None if self.choruses is None else self.bars * self.choruses
+
+    def turns(self, trade_bars: int) -> list[int]:
+        """The bars where turns begin in one chorus: every `trade_bars` from each section's start."""
+        ends = [*self.section_starts[1:], self.bars]
+        return [
+            bar
+            for start, end in zip(self.section_starts, ends, strict=True)
+            for bar in range(start, end, trade_bars)
+        ]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A tune: sections of bars, the form that orders them, and the endings. The nth pass through
+    a section in a chorus takes its nth ending (the last one for later passes); `ending` replaces
+    the chorus's last bars on the last chorus (the tune's final cadence)."""
+
+    title: str
+    sections: dict[str, Bars]
+    form: tuple[str, ...]
+    endings: dict[str, list[Bars]]
+    ending: Bars
+    key: str = ""
+    bpm: float | None = None
+    source: str = ""
+
+    @classmethod
+    def of_progression(cls, progression: str, title: str = "progression") -> Chart:
+        return cls(title, {"A": parse_progression(progression)}, ("A",), {}, [])
+
+    def passes(self) -> list[tuple[str, Bars]]:
+        """One chorus: each section pass in form order, with its ending."""
+        seen: dict[str, int] = {}
+        out = []
+        for name in self.form:
+            seen[name] = seen.get(name, 0) + 1
+            endings = self.endings.get(name, [])
+            ending = endings[min(seen[name], len(endings)) - 1] if endings else []
+            out.append((name, self.sections[name] + ending))
+        return out
+
+    def chorus(self) -> Bars:
+        return [bar for _, bars in self.passes() for bar in bars]
+
+    def bars(self, choruses: int) -> Bars:
+        """`choruses` choruses, the last ending with the final cadence."""
+        bars = self.chorus() * choruses
+        if self.ending:
+            bars[len(bars) - len(self.ending) :] = self.ending
+        return bars
+
+    def timeline(self, choruses: int | None) -> ChordTimeline:
+        """The chords by tick over `choruses` choruses (None: the chorus, repeating)."""
+        if choruses is None:
+            return ChordTimeline.looped(self.chorus())
+        return ChordTimeline.of_bars(self.bars(choruses))
+
+    def form_of(self, choruses: int | None) -> Form:
+        starts, at = [], 0
+        for _, bars in self.passes():
+            starts.append(at)
+            at += len(bars)
+        return Form(at, tuple(starts), choruses, landing_tick(self.bars(choruses)) if choruses else None)
+
+    def describe(self) -> dict:
+        return {
+            "title": self.title,
+            "key": self.key,
+            "tempo": self.bpm,
+            "form": " ".join(self.form),
+            "bars": len(self.chorus()),
+            "source": self.source,
+        }
+
+
+def landing_tick(bars: Bars) -> int:
+    """Where a line over these bars lands on its final chord: where the last bar's last chord
+    begins (each bar is shared evenly by its chords)."""
+    last = bars[-1]
+    return (len(bars) - 1) * BAR_TICKS + round((len(last) - 1) * BAR_TICKS / len(last))
+
+
+# -- jazzd's TOML chart --------------------------------------------------------------------------
+
+
+def chart_from_toml(text: str, where: str) -> Chart:
+    """A chart from jazzd's TOML format; ChartError naming `where` and what is wrong."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ChartError(f"{where}: not valid TOML ({exc})") from exc
+    title = data.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise ChartError(f"{where}: key 'title' must be the tune's name")
+    where = f"{where}, chart {title!r}"
+    unknown = sorted(set(data) - CHART_KEYS)
+    if unknown:
+        raise ChartError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(CHART_KEYS))})")
+    if data.get("time", "4/4") != "4/4":
+        raise ChartError(f"{where}: key 'time' must be \"4/4\" (jazzd plays 4/4 only), not {data['time']!r}")
+    bpm = data.get("tempo")
+    if bpm is not None and (
+        isinstance(bpm, bool) or not isinstance(bpm, int | float) or not 20 <= bpm <= 400
+    ):
+        raise ChartError(f"{where}: key 'tempo' must be beats per minute, 20-400, not {bpm!r}")
+    sections = data.get("sections")
+    if not isinstance(sections, dict) or not sections:
+        raise ChartError(f'{where}: [sections] must name at least one section: A = "| C | F |"')
+    parsed = {name: _bars(text, f"{where}, section {name!r}") for name, text in sections.items()}
+    form = _form(data.get("form", list(sections)), parsed, where)
+    endings = {}
+    for name, texts in data.get("endings", {}).items():
+        if name not in parsed:
+            raise ChartError(f"{where}: [endings] names section {name!r}, which [sections] does not")
+        if not isinstance(texts, list) or not texts:
+            raise ChartError(f"{where}: endings of {name!r} must be a list of progressions")
+        endings[name] = [_bars(t, f"{where}, ending {i} of {name!r}") for i, t in enumerate(texts, 1)]
+    ending = _bars(data["ending"], f"{where}, key 'ending'") if "ending" in data else []
+    chart = Chart(title, parsed, form, endings, ending, str(data.get("key", "")), bpm)
+    if len(ending) > len(chart.chorus()):
+        raise ChartError(f"{where}: key 'ending' is longer than the chorus")
+    return chart
+
+
+def _bars(text: object, where: str) -> Bars:
+    if not isinstance(text, str):
+        raise ChartError(f'{where}: must be a progression like "| Dm7 G7 | Cmaj7 |", not {text!r}')
+    try:  # a progression may go on over several lines, each framed by bar lines
+        return parse_progression(re.sub(r"\|[ \t]*\n\s*\|", "|", text.strip()))
+    except ChordError as exc:
+        raise ChartError(f"{where}: {exc}") from exc
+
+
+def _form(form: object, sections: dict[str, Bars], where: str) -> tuple[str, ...]:
+    """The form: a string of one-letter section names ("AABA") or a list of names."""
+    names = list(re.sub(r"\s+", "", form)) if isinstance(form, str) else form
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ChartError(f'{where}: key \'form\' must be like "AABA" or ["A1", "A2", "B", "A2"]')
+    missing = [n for n in names if n not in sections]
+    if missing:
+        raise ChartError(f"{where}: the form names section {missing[0]!r}, which [sections] does not")
+    unused = [n for n in sections if n not in names]
+    if unused:
+        raise ChartError(f"{where}: section {unused[0]!r} is not in the form {' '.join(names)}")
+    return tuple(names)
+
+
+def chart_to_toml(chart: Chart) -> str:
+    """A chart in jazzd's TOML format (what `jazzd tunes import` writes)."""
+
+    def text(bars: Bars) -> str:
+        return "| " + " | ".join(" ".join(c.symbol for c in bar) for bar in bars) + " |"
+
+    lines = [f"title = {json.dumps(chart.title, ensure_ascii=False)}"]
+    if chart.key:
+        lines.append(f"key = {json.dumps(chart.key)}")
+    if chart.bpm:
+        lines.append(f"tempo = {chart.bpm:g}")
+    lines.append(f"form = {json.dumps(list(chart.form))}")
+    if chart.ending:
+        lines.append(f"ending = {json.dumps(text(chart.ending))}")
+    lines += [
+        "",
+        "[sections]",
+        *(f"{json.dumps(n)} = {json.dumps(text(b))}" for n, b in chart.sections.items()),
+    ]
+    if chart.endings:
+        lines += ["", "[endings]"]
+        lines += [f"{json.dumps(n)} = {json.dumps([text(e) for e in es])}" for n, es in chart.endings.items()]
+    return "\n".join(lines) + "\n"
+
+
+def read_chart(path: Path) -> Chart:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ChartError(f"{path}: cannot read the chart ({exc})") from exc
+    chart = chart_from_toml(text, str(path))
+    return Chart(**{**vars(chart), "source": str(path)})
+
+
+# -- where charts come from -----------------------------------------------------------------------
+
+
+def builtin_dir() -> Path:
+    """The built-in charts: installed as `jazzd/charts`, or `charts/` in a checkout."""
+    installed = Path(__file__).resolve().parents[1] / "charts"
+    return installed if installed.is_dir() else Path(__file__).resolve().parents[2] / "charts"
+
+
+def load_charts(folder: Path) -> tuple[dict[str, Chart], list[str]]:
+    """Every chart in a folder — jazzd's TOML charts, and iReal Pro exports (.html or .txt files
+    holding irealb:// links) — by name; and one line for each that could not be read."""
+    from jazzd.music.ireal import charts_from_text  # here: ireal imports this module
+
+    charts: dict[str, Chart] = {}
+    problems: list[str] = []
+    for path in sorted(folder.glob("*")):
+        if path.suffix == ".toml":
+            try:
+                charts[path.stem] = read_chart(path)
+            except ChartError as exc:
+                problems.append(str(exc))
+        elif path.suffix in (".html", ".txt"):
+            found, bad = charts_from_text(path.read_text(encoding="utf-8", errors="replace"), str(path))
+            charts.update({slug(c.title): c for c in found})
+            problems.extend(bad)
+    return charts, problems
+
+
+def slug(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "chart"
+
+
+def find_chart(spec: str, folder: Path | None = None) -> Chart:
+    """A chart by file path, else by name (file name or title, any case) among the charts
+    folder's and the built-in ones; ChartError listing the names when there is none."""
+    path = Path(spec)
+    if path.suffix == ".toml" or path.is_file():
+        if path.suffix != ".toml":
+            raise ChartError(f"{path}: a chart file must be jazzd's TOML (.toml); import iReal links first")
+        return read_chart(path)
+    charts = available_charts(folder)[0]
+    wanted = slug(spec)
+    for name, chart in charts.items():
+        if wanted in (name, slug(chart.title)):
+            return chart
+    raise ChartError(f"no tune named {spec!r}; tunes: {', '.join(sorted(charts))} (jazzd tunes lists them)")
+
+
+def available_charts(folder: Path | None = None) -> tuple[dict[str, Chart], list[str]]:
+    """The built-in charts, then the folder's (a folder chart of the same name wins)."""
+    charts, problems = load_charts(builtin_dir())
+    if folder is not None:
+        if not folder.is_dir():
+            return charts, [*problems, f"{folder}: the charts folder does not exist"]
+        mine, bad = load_charts(folder)
+        charts.update(mine)
+        problems.extend(bad)
+    return charts, problems
