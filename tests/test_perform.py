@@ -275,3 +275,63 @@ def test_clock_sessions_in_random_orders_never_play_outside_a_session(tmp_path):
     outside = [when for when in ons if not any(a <= when <= b for a, b in sessions)]
     assert outside == [], outside[:5]
     assert port.balance() == {}
+
+
+def tune_performance(tmp_path, text: str, choruses: int, **settings):
+    """The live parts over a tune: its chords, its form, its end."""
+    from jazzd.music.charts import chart_from_toml
+
+    clock = ManualClock(120.0)  # half a second a beat
+    port = Recorder(clock)
+    options = PlayOptions(
+        port="synth",
+        model=str(write_tiny_model(tmp_path)),
+        seed=1,
+        tune="test",
+        chart=chart_from_toml(text, "test.toml"),
+        choruses=choruses,
+        **settings,
+    )
+    live = wire(options, clock, port.send)
+    return clock, port, live
+
+
+def test_trading_turns_follow_the_forms_sections_and_alternate_across_choruses(tmp_path):
+    text = "title = 't'\nform = 'AB'\n[sections]\nA = '| C7 | F7 | C7 |'\nB = '| G7 | F7 |'\n"
+    clock, port, live = tune_performance(tmp_path, text, choruses=0, mode="trade", trade_bars=2)
+    run_until(clock, 20.0, live.performer.step, live.scheduler.process)
+    live.scheduler.flush()
+    # turns (beats): [0, 8) [8, 12) [12, 20) | [20, 28) [28, 32) [32, 40): jazzd has the odd ones
+    jazzd_turns = [(4.0, 6.0), (10.0, 14.0), (16.0, 20.0)]  # in seconds
+    notes = port.notes()
+    assert {next(i for i, (a, b) in enumerate(jazzd_turns) if a <= on < b) for on, *_ in notes} == {0, 1, 2}
+    assert all(any(a <= on and off <= b + 1e-9 for a, b in jazzd_turns) for on, off, *_ in notes)
+
+
+def test_the_last_chorus_lands_on_a_chord_tone_of_the_final_chord_held_to_the_bar_line(tmp_path):
+    text = "title = 't'\n[sections]\nA = '| C7 | F7 | Dm7 G7 |'\n"
+    clock, port, live = tune_performance(tmp_path, text, choruses=2)
+    run_until(clock, 14.0, live.performer.step, live.scheduler.process)
+    notes = port.notes()
+    on, off, pitch, _ = notes[-1]
+    assert on == pytest.approx(11.0, abs=0.002) and off == pytest.approx(12.0, abs=0.002)  # beats 22-24
+    assert pitch % 12 in {7, 11, 2, 5}  # a chord tone of G7, the final chord
+    assert all(b <= 11.0 + 1e-9 for _, b, *_ in notes[:-1])  # the line before it stops there
+    assert live.performer.finished(24.0) and not live.performer.finished(23.9)
+    assert port.balance() == {} and live.scheduler.pending() == 0
+
+
+def test_a_count_in_clicks_every_beat_before_bar_one_with_the_downbeats_accented():
+    from jazzd.live.perform import count_in
+    from jazzd.live.scheduler import Scheduler
+
+    clock = ManualClock(120.0)
+    port = Recorder(clock)
+    scheduler = Scheduler(clock, port.send)
+    clock.start(-8.0, at=0.0)
+    count_in(scheduler, 2, 9, 37)
+    run_until(clock, 4.5, scheduler.process)
+    clicks = [(round(t, 3), m.channel, m.note, m.velocity) for t, m in port.sent if m.type == "note_on"]
+    assert [t for t, *_ in clicks] == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5], abs=0.002)
+    assert {(c, n) for _, c, n, _ in clicks} == {(9, 37)} and len(clicks) == 8
+    assert [v for *_, v in clicks] == [110, 80, 80, 80] * 2 and port.balance() == {}

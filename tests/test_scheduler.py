@@ -1,5 +1,7 @@
 """The scheduler (the timing thread), beat-exact, with a manual clock and a recording port."""
 
+import itertools
+
 import pytest
 from builders import Recorder, run_until
 
@@ -134,3 +136,35 @@ def test_a_reconnect_waits_until_the_old_port_is_silenced(rig):
     stop.set()
     thread.join()
     assert [m.type for _, m in port.sent[:3]] == ["note_on", "note_off", "control_change"]
+
+
+def test_clock_out_sends_position_start_ticks_and_stop_on_the_beat(rig):
+    clock, port, scheduler = rig
+    scheduler.start_clock_out(-4.0)  # a bar's count-in before beat 0
+    scheduler.stop_clock_out(4.0)
+    clock.start(-4.0, at=0.0)
+    run_until(clock, 5.0, scheduler.process, step=0.0005)
+    kinds = [m.type for _, m in port.sent]
+    assert kinds[:3] == ["songpos", "start", "clock"] and port.sent[0][1].pos == 0
+    assert kinds.count("clock") == 8 * 24 and kinds[-1] == "stop"  # ticks up to beat 4, then Stop there
+    ticks = [t for t, m in port.sent if m.type == "clock"]
+    assert ticks[0] == pytest.approx(0.0, abs=0.001) and ticks[24] == pytest.approx(0.5, abs=0.001)
+    assert max(abs(b - a - 0.5 / 24) for a, b in itertools.pairwise(ticks)) < 0.001  # 24 a beat, on the grid
+    assert port.sent[-1][0] == pytest.approx(4.0, abs=0.001) and not scheduler.ticking
+
+
+def test_a_flush_keeps_the_clock_going_and_a_stopping_thread_sends_stop(rig):
+    import threading
+
+    clock, port, scheduler = rig
+    scheduler.start_clock_out(0.0)
+    scheduler.note(0.0, 8.0, 0, 90, fixed(60))
+    run_until(clock, 0.3, scheduler.process)
+    scheduler.request_flush()  # a panic: the drum machine keeps time
+    run_until(clock, 1.0, scheduler.process)
+    after = [m.type for t, m in port.sent if t > 0.3]
+    assert "note_off" in after and after.count("clock") >= 30 and scheduler.ticking
+    stop = threading.Event()
+    stop.set()
+    scheduler.run(stop)  # the way out of the timing thread: silence, and Stop for the follower
+    assert [m.type for _, m in port.sent][-2:] == ["control_change", "stop"] and not scheduler.ticking

@@ -23,10 +23,11 @@ from jazzd.music.chords import Chord, parse_chord
 
 MUSIC_PREFIX = "1r34LbKcu7"
 LINK = re.compile(r"irealb(?:ook)?://[^\"'\s<>]+")
-# One chord: root, quality in iReal's spelling, optional bass.
-CHORD = re.compile(r"([A-G][b#]?)([-^ho+\dbsuadlt#]*)(?:/([A-G][b#]?))?")
+# One chord: root, quality in iReal's spelling (up to a delimiter, a capital, a slash p or a
+# fermata f), optional bass.
+CHORD = re.compile(r"([A-G][b#]?)([^\s,|\[\]{}()<>*/A-Zpf]*)(?:/([A-G][b#]?))?")
 # iReal quality spellings that jazzd's chord reader spells otherwise.
-QUALITIES = [("-^", "-maj"), ("^", "maj"), ("h", "m7b5"), ("7susadd3", "7")]
+QUALITIES = [("-^", "-maj"), ("^", "maj"), ("h7", "m7b5"), ("h9", "m9b5"), ("h", "m7b5"), ("7susadd3", "7")]
 PLAYABLE_TIME = {"T44", "T22"}  # bars of four quarter notes (2/2 counted in quarters)
 
 
