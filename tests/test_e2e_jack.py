@@ -226,3 +226,41 @@ def test_a_missing_alsa_library_is_one_line_naming_the_package(tmp_path):
         errors = [line for line in done.stderr.splitlines() if "error" in line]
         assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
         assert len(errors) == 1 and "libasound.so.2" in errors[0] and "apt install libasound2" in errors[0]
+
+
+def test_a_tune_counted_in_played_for_its_choruses_and_ended_with_the_clock_out(rig, tmp_path):
+    """The bandstand: a count-in on channel 10, two choruses, the last note on the final chord
+    held to the bar line, and the MIDI clock (position, Start, 24 ticks a beat, Stop) on the
+    same port; then jazzd exits 0 by itself."""
+    synth = rig.synth("synth")
+    chart = tmp_path / "short.toml"
+    chart.write_text("title = 'Short'\ntempo = 240\n[sections]\nA = '| C7 | Dm7 G7 |'\n")
+    proc = start_jazzd(
+        "--port",
+        "synth",
+        "--tune",
+        str(chart),
+        "--choruses",
+        "2",
+        "--count-in",
+        "1",
+        "--clock-out",
+        tmp=tmp_path,
+    )
+    code = proc.wait(timeout=30)
+    time.sleep(0.2)
+    assert code == 0 and any("the tune is over: 2 choruses played" in line for line in proc.log)
+    judge(proc, synth)
+    arrived = [e for e in synth.received if e.data[0] & 0xF0 != CC]  # All Notes Off aside
+    kinds = [e.data[0] for e in arrived]
+    assert kinds[:2] == [0xF2, 0xFA] and kinds[-1] == 0xFC  # Song Position, Start ... Stop last
+    ticks = [e for e in arrived if e.data == [0xF8]]
+    assert len(ticks) == (1 + 4) * 4 * 24 or rig.xruns()  # a bar of count-in and four bars
+    clicks = [e for e in arrived if e.data[0] == 0x99 and e.data[2]]
+    solo = [e for e in arrived if e.data[0] == 0x90 and e.data[2]]
+    assert len(clicks) == 4 and clicks[0].data[2] > clicks[1].data[2]  # beat one accented
+    assert solo and max(c.frame for c in clicks) < solo[0].frame  # bar one comes after the count-in
+    g7 = parse_chord("G7")
+    assert g7.note_type(solo[-1].data[1]) == "C"  # the line lands on a chord tone of the final G7
+    stop = arrived[-1].frame
+    assert all(e.frame <= stop for e in arrived if e.data[0] & 0xF0 in (0x80, 0x90))  # notes end first

@@ -198,12 +198,12 @@ class Player:
         options, scheduler = self.options, self.live.scheduler
         first = -options.count_in * BEATS_PER_BAR
         self.clock.start(float(first), at=self.now() + START_LEAD)
-        if options.count_in and options.count_in_channel:
-            count_in(scheduler, options.count_in, options.count_in_channel - 1, options.count_in_note)
-        if options.clock_out:
+        if options.clock_out:  # Start goes out before anything else on the first beat
             scheduler.start_clock_out(float(first))
             if math.isfinite(self.live.performer.end):
                 scheduler.stop_clock_out(self.live.performer.end)
+        if options.count_in and options.count_in_channel:
+            count_in(scheduler, options.count_in, options.count_in_channel - 1, options.count_in_note)
 
     def _failed(self) -> str | None:
         """Why the performance cannot go on (a thread died; its traceback is logged), or None."""
