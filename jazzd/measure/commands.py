@@ -16,6 +16,14 @@ def _timing_line(run: dict) -> str:
             f"{run['handled_in_order']} handled in order, {run['missing']} missing, "
             f"{run['invented']} invented ({run['xruns']} JACK xruns)"
         )
+    if run["run"] == "clock_out":
+        rx, tx = run["interval_jitter_at_receiver"], run["interval_jitter_at_sender"]
+        return (
+            f"clock out {run['bpm']:g} bpm busy, {run['seconds']:g} s: {run['ticks_arrived']} of "
+            f"{run['ticks_sent']} ticks arrived; interval jitter at the receiver p50 {rx['p50_ms']:.3f} "
+            f"p99 {rx['p99_ms']:.3f} max {rx['max_ms']:.3f} ms, at the sender p50 {tx['p50_ms']:.3f} "
+            f"p99 {tx['p99_ms']:.3f} max {tx['max_ms']:.3f} ms ({run['xruns']} JACK xruns)"
+        )
     delivery = (
         f"{run['messages_sent']} sent, {run['messages_missing']} missing, "
         f"{run['messages_invented']} invented, {len(run['hanging_at_receiver'])} hanging "
@@ -46,7 +54,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from jazzd.measure.timing import bench_timing
 
         runs = bench_timing(
-            args.model, args.seed, args.bpm, args.seconds, args.beats, args.drop, args.input_messages
+            args.model,
+            args.seed,
+            args.bpm,
+            args.seconds,
+            args.beats,
+            args.drop,
+            args.input_messages,
+            args.clock_out_seconds,
         )
         print(json.dumps(runs, indent=1) if args.json else "\n".join(map(_timing_line, runs)))
         return 0
@@ -88,6 +103,9 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     )
     bench.add_argument(
         "--input-messages", type=positive_int, default=10000, metavar="N", help="into the input, 1,000/s"
+    )
+    bench.add_argument(
+        "--clock-out-seconds", type=positive_float, default=60.0, metavar="S", help="MIDI clock out run (60)"
     )
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=cmd_bench)

@@ -10,7 +10,9 @@ nothing else, against jazzd's --midi-log:
   random; each onset's distance from the master's 1/12-beat grid, in frames (the dummy driver's
   frame rate is not the wall clock's, so the follower is judged in frames);
 - input: mixed messages at 1,000 a second into jazzd while it plays; how many its input logic
-  handled, in order and uncorrupted.
+  handled, in order and uncorrupted;
+- clock_out: jazzd's MIDI clock out with the other core busy; the tick intervals' jitter at the
+  receiver (and, for comparison, at the sender).
 
 Every run also counts JACK's xruns meanwhile (cycles some client of the graph did not finish in
 time): what was in flight in such a cycle can be lost or read twice, whoever sent it, so a loss
@@ -210,6 +212,47 @@ def clock_run(
     }
 
 
+def clock_out_run(rig: Rig, log_dir: Path, model: str | None, seed: int, bpm: float, seconds: float) -> dict:
+    """jazzd's MIDI clock out at `bpm`, the other core busy: the interval between ticks as they
+    arrive at the rig, against the median interval (the dummy driver's frame rate is not the
+    wall clock's), in frames; beside it the same at the sender (when each tick's send returned)."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        with _Session(rig, log_dir, model, seed, "--bpm", f"{bpm:g}", "--clock-out") as session:
+            time.sleep(seconds)
+        delivered = session.delivery()
+    finally:
+        hog.kill()
+        hog.wait()
+    frames = [e.frame for e in delivered["arrived"] if e.data == [0xF8]]
+    sent = [s.t for s in delivered["sent"] if s.data == [0xF8]]
+    calm = set(away_from_xruns(frames, session.xruns, rig.rate))
+    return {
+        "run": "clock_out",
+        "bpm": bpm,
+        "seconds": seconds,
+        "busy_core": True,
+        "ticks_sent": len(sent),
+        "ticks_arrived": len(frames),
+        "interval_jitter_at_receiver": millis_summary(_interval_jitter([f / rig.rate for f in frames])),
+        "interval_jitter_at_receiver_away_from_xruns": millis_summary(
+            _interval_jitter([f / rig.rate for f in frames if f in calm])
+        ),
+        "interval_jitter_at_sender": millis_summary(_interval_jitter(sent)),
+        **delivered["report"],
+    }
+
+
+def _interval_jitter(times: list[float]) -> list[float]:
+    """Each interval between successive ticks minus the median interval (gaps of a lost tick
+    or an xrun's window left out: intervals over 1.5 medians), as magnitudes."""
+    intervals = np.diff(np.asarray(times))
+    if intervals.size == 0:
+        return []
+    median = float(np.median(intervals))
+    return [abs(float(i) - median) for i in intervals if i < 1.5 * median]
+
+
 def input_run(rig: Rig, log_dir: Path, model: str | None, seed: int, messages: int, rate: int = 1000) -> dict:
     """Notes, CCs and clocks at `rate` a second into jazzd while it plays at 200 bpm."""
     with _Session(rig, log_dir, model, seed, "--bpm", "200") as session:
@@ -237,8 +280,9 @@ def bench_timing(
     beats: int,
     drop: float,
     input_messages: int,
+    clock_out_seconds: float = 60.0,
 ) -> list[dict]:
-    """All three runs; JazzdError if the rig cannot run here."""
+    """All the runs; JazzdError if the rig cannot run here."""
     try:
         import jack  # noqa: F401 — the rig's client library
     except ImportError:
@@ -256,6 +300,7 @@ def bench_timing(
                 ]
                 runs += [clock_run(rig, Path(tmp), model, seed, 150.0, beats, p) for p in sorted({0.0, drop})]
                 runs.append(input_run(rig, Path(tmp), model, seed, input_messages))
+                runs += [clock_out_run(rig, Path(tmp), model, seed, bpm, clock_out_seconds) for bpm in bpms]
             finally:
                 rig.close()
     except RuntimeError as exc:  # no jackd, or the server did not start
