@@ -71,7 +71,9 @@ def simulated(minutes: float, model: str | None, seed: int) -> dict:
     rng = random.Random(seed)
     clock = ManualClock(120.0)
     balance = NoteBalance()
-    scheduler, performer, keyboard = build(clock, lambda message: balance.add(message.bytes()), model, seed)
+    scheduler, performer, keyboard = build(
+        clock, lambda message, due: balance.add(message.bytes()), model, seed
+    )
     start_rss = rss_mib()
     next_gesture = 0.0
     steps = 0
@@ -137,7 +139,7 @@ def _real_jack(minutes: float, model: str | None, seed: int, flood_minutes: floa
     clock = InternalClock(160.0)
     sent = NoteBalance()
 
-    def send(message: mido.Message) -> None:
+    def send(message: mido.Message, due: float | None) -> None:
         output.send(message)
         sent.add(message.bytes())
 

@@ -152,7 +152,7 @@ class Recorder:
         self.clock = clock
         self.sent: list[tuple[float, mido.Message]] = []
 
-    def send(self, message: mido.Message) -> None:
+    def send(self, message: mido.Message, due: float | None = None) -> None:
         self.sent.append((self.clock.now(), message))
 
     def notes(self) -> list[tuple[float, float, int, int]]:

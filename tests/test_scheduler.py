@@ -93,10 +93,10 @@ def test_flush_sends_all_notes_off_even_when_a_note_off_fails(rig):
     run_until(clock, 0.1, scheduler.service)
     sends = port.send
 
-    def flaky(message):
+    def flaky(message, due):
         if message.type == "note_off":
             raise OSError("gone for a moment")
-        sends(message)
+        sends(message, due)
 
     scheduler.send = flaky
     scheduler.flush()

@@ -21,6 +21,7 @@ import mido
 from jazzd.errors import JazzdError
 from jazzd.live.clock import InternalClock, MidiClockFollower
 from jazzd.live.config import PlayOptions
+from jazzd.live.jackout import FrameOutput
 from jazzd.live.keeper import PortKeeper
 from jazzd.live.midilog import MidiLog
 from jazzd.live.perform import count_in
@@ -58,7 +59,11 @@ class Player:
             self.clock = MidiClockFollower(now=self.now, on_change=self._clock_changed)
         else:
             self.clock = InternalClock(options.bpm, now=self.now)
-        self.output = Output(options.port, options.midi_api, virtual=options.virtual)
+        self.output = (
+            FrameOutput(options.port, virtual=options.virtual)
+            if options.midi_api == "jack"
+            else Output(options.port, options.midi_api, virtual=options.virtual)
+        )
         if previous is not None:  # one log for the whole run of jazzd
             self.midi_log = previous.midi_log
         else:
@@ -103,9 +108,9 @@ class Player:
             self.live.scheduler.request_flush()
         log.info("MIDI clock: %s", event)
 
-    def _send(self, message: mido.Message) -> None:
+    def _send(self, message: mido.Message, due: float | None = None) -> None:
         try:
-            self.output.send(message)
+            self.output.send(message, due)
         except PortLost as exc:
             if not self.ports.output_lost.is_set():
                 log.warning("%s; reconnecting", exc)
@@ -138,8 +143,10 @@ class Player:
         self.live.scheduler.request_flush()  # forget what sounded there, sending what can be sent
         self.live.scheduler.wait_flushed(FLUSH_SECONDS)
 
-    def _all_notes_off(self) -> None:
-        """On opening a port: silence whatever an earlier run (or a crash) left sounding."""
+    def _output_opened(self) -> None:
+        """On opening the output: hand messages over as far ahead as it wants them, and silence
+        whatever an earlier run (or a crash) left sounding."""
+        self.live.scheduler.lead = self.output.lead
         message = mido.Message("control_change", channel=self.options.channel - 1, control=123, value=0)
         self._send(message)
         self._record(message, None)
@@ -153,7 +160,7 @@ class Player:
         )
         try:
             notify("READY=1")
-            if not self.ports.open_all(self._all_notes_off):
+            if not self.ports.open_all(self._output_opened):
                 return 0
             self._status()
             if isinstance(self.clock, InternalClock):  # the line starts on the bar, from here
@@ -227,7 +234,7 @@ class Player:
                 self.ended = True
                 return
             if self.ports.output_lost.is_set():
-                self.ports.reconnect_output(self._silence_lost_output, self._all_notes_off)
+                self.ports.reconnect_output(self._silence_lost_output, self._output_opened)
                 continue
             self.live.performer.step(t)
             if isinstance(self.clock, MidiClockFollower):

@@ -13,6 +13,7 @@ import logging
 import threading
 from collections.abc import Callable
 
+from jazzd.live.jackout import FrameOutput
 from jazzd.live.ports import Input, Output, PortLister, PortNotFound
 from jazzd.live.service import notify
 
@@ -24,16 +25,18 @@ RETRY_SECONDS = 0.5  # how often a missing port is looked for
 class PortKeeper:
     """`wait(seconds)` sleeps and returns True once the performance must end."""
 
-    def __init__(self, output: Output, input: Input | None, api: str, wait: Callable[[float], bool]):
+    def __init__(
+        self, output: Output | FrameOutput, input: Input | None, api: str, wait: Callable[[float], bool]
+    ):
         self.output = output
         self.input = input
         self.wait = wait
         self.lister = PortLister(api)
         self.output_lost = threading.Event()  # set by a failed send or by `watch`: reconnect
 
-    def open(self, port: Output | Input, what: str) -> bool:
+    def open(self, port: Output | FrameOutput | Input, what: str) -> bool:
         """Open a port, waiting for it to appear; False if the performance ended first."""
-        names_of = self.lister.outputs if isinstance(port, Output) else self.lister.inputs
+        names_of = self.lister.inputs if isinstance(port, Input) else self.lister.outputs
         waiting = False
         while True:
             try:

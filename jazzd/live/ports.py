@@ -164,6 +164,7 @@ class Output:
         self.api = api
         self.virtual = virtual
         self.name: str | None = None
+        self.lead = 0.0  # rtmidi sends at once: the scheduler hands each message over when due
         self._port = None  # an open rtmidi.MidiOut
         self._lock = threading.Lock()  # the scheduler sends while the main thread reconnects
 
@@ -187,7 +188,8 @@ class Output:
         port = self._port
         return port.get_ports() if port is not None else []
 
-    def send(self, message: mido.Message) -> None:
+    def send(self, message: mido.Message, due: float | None = None) -> None:
+        """Send now (`due`, the time it was due, is for timestamped outputs)."""
         with self._lock:
             if self._port is None:
                 raise PortLost(f"output port {self.wanted!r} is not open")

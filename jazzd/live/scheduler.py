@@ -65,7 +65,7 @@ class Scheduler:
     def __init__(
         self,
         clock: Clock,
-        send: Callable[[mido.Message], None],
+        send: Callable[[mido.Message, float | None], None],
         record_lateness: bool = False,
         sleep: Callable[[float], None] = time.sleep,
         realtime_priority: int = 0,
@@ -90,6 +90,8 @@ class Scheduler:
         self._flushed = threading.Event()
         self._ticks: tuple[float, int] | None = None  # MIDI clock out: (from beat, next tick number)
         self._ticks_until = math.inf  # ... the beat where it stops (Stop is sent there)
+        self.lead = 0.0  # seconds ahead of its deadline a message is handed over (a timestamped output)
+        self._handed_until = -math.inf  # the latest deadline handed over so far
 
     # -- queueing (any thread) -----------------------------------------------------------------
 
@@ -176,7 +178,7 @@ class Scheduler:
                 if due is None:
                     return handled
                 deadline = self.clock.time_of(due[0])
-                if deadline > now:
+                if deadline > now + self.lead:
                     return handled
                 if due[1]:
                     message = self._tick()
@@ -244,9 +246,11 @@ class Scheduler:
             )
 
     def _send(self, message: mido.Message, deadline: float) -> None:
-        """Send, and count how late the message left (taken after the send returns)."""
+        """Send (with its deadline, for a timestamped output), and count how late the message
+        left (taken after the send returns; negative when handed over ahead)."""
+        self._handed_until = max(self._handed_until, deadline)
         try:
-            self.send(message)
+            self.send(message, deadline)
         except Exception as exc:  # the port went away: the player reconnects, timing goes on
             self.stats.failed += 1
             log.debug("send failed: %s", exc)
@@ -262,7 +266,7 @@ class Scheduler:
 
     def flush(self) -> None:
         """Silence everything: drop what is pending, note-off for each sounding note, then All
-        Notes Off (CC 123) on every channel used."""
+        Notes Off (CC 123) on every channel used — after whatever was handed over ahead."""
         with self._lock:
             self._heap.clear()
             sounding, self._sounding = self._sounding, {}
@@ -272,15 +276,18 @@ class Scheduler:
             self._safe_send("control_change", channel=channel, control=ALL_NOTES_OFF, value=0)
 
     def _safe_send(self, kind: str, **fields: int) -> None:
-        """Build and send one silencing message; no failure may stop the ones after it."""
+        """Build and send one silencing message now — or, when messages were handed over
+        ahead, right after the last of them, so no note-on lands after its note-off. No failure
+        may stop the ones after it."""
+        due = self._handed_until if self._handed_until > self.clock.now() else None
         try:
             message = mido.Message(kind, **fields)
-            self.send(message)
+            self.send(message, due)
         except Exception as exc:  # the port may be gone: nothing can sound there any more
             log.debug("could not send %s %s while silencing: %s", kind, fields, exc)
             return
         if self.on_sent is not None:
-            self.on_sent(message, None)
+            self.on_sent(message, due)
 
     # -- the thread ----------------------------------------------------------------------------
 
@@ -310,6 +317,7 @@ class Scheduler:
                     self._wake.wait(WAIT_SECONDS)
                     self._wake.clear()
                     continue
+                deadline -= self.lead
                 if deadline - t > SPIN_SECONDS:
                     self._wake.wait(min(deadline - t - SPIN_SECONDS, WAIT_SECONDS))
                     self._wake.clear()

@@ -74,7 +74,7 @@ ACTIONS: dict[str, Callable[[Live, int], None]] = {
 def wire(
     options: PlayOptions,
     clock: Clock,
-    send: Callable[[mido.Message], None],
+    send: Callable[[mido.Message, float | None], None],
     record_lateness: bool = False,
 ) -> Live:
     """Every part of a performance over `clock`, sending through `send`; the keyboard feeds the

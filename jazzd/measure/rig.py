@@ -8,7 +8,7 @@ process it loses and corrupts messages (docs/ARCHITECTURE.md). jazzd runs with `
 what arrived can be held against what it says it sent, message by message.
 
 Used by `jazzd bench --timing` (timing.py), the end-to-end tests (tests/jackrig.py) and the
-JACK soak. Needs the JACK-Client package (`pip install 'jazzd[bench]'`) and jackd.
+JACK soak. Needs jackd and its library (the JACK-Client package comes with jazzd).
 """
 
 from __future__ import annotations

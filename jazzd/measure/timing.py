@@ -285,10 +285,8 @@ def bench_timing(
     """All the runs; JazzdError if the rig cannot run here."""
     try:
         import jack  # noqa: F401 — the rig's client library
-    except ImportError:
-        raise JazzdError(
-            "jazzd bench --timing needs the JACK-Client package: pip install 'jazzd[bench]'"
-        ) from None
+    except (ImportError, OSError) as exc:  # JACK-Client loads libjack on import
+        raise JazzdError(f"jazzd bench --timing needs JACK (jackd2 and its library): {exc}") from exc
     try:
         with jack_server("jazzd-bench"), tempfile.TemporaryDirectory() as tmp:
             rig = Rig("jazzd-bench-rig")

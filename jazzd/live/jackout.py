@@ -1,0 +1,101 @@
+"""jazzd's JACK output: messages written at the frame they are due, by the writer process
+(jazzd/live/writer.py), which the timing thread feeds `lead` seconds ahead.
+
+The same face as `ports.Output` (open, send, names, close; PortLost when the synth is gone), so
+the player and the port keeper treat both alike. The writer watches its own connection and ends
+when it is gone; `names()` then no longer holds the port, and a send fails: no JACK client of
+jazzd's own is needed to notice.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import subprocess
+import sys
+import threading
+import time
+
+import mido
+
+from jazzd.live.ports import CLIENT_NAME, SETTLE_SECONDS, PortLost, PortNotFound, match_port
+from jazzd.live.writer import LOST_PORT as WRITER_LOST_PORT
+from jazzd.live.writer import RECORD
+
+MIN_LEAD = 0.003  # seconds; and never less than three JACK periods (the writer's cycle must see it)
+CLOSE_SECONDS = 2.0
+LOST_WAIT_SECONDS = 0.2  # a writer whose pipe broke has just ended: its exit code says why
+
+
+class FrameOutput:
+    """An output port on JACK, each message written at its due frame."""
+
+    def __init__(self, wanted: str, virtual: bool = False):
+        self.wanted = wanted
+        self.api = "jack"
+        self.virtual = virtual
+        self.name: str | None = None
+        self.lead = 0.0  # set on opening, from the server's period
+        self._writer: subprocess.Popen | None = None
+        self._lock = threading.Lock()  # the scheduler sends while the main thread reconnects
+
+    def open(self, names: list[str]) -> str:
+        name = self.wanted if self.virtual else match_port(self.wanted, names, "output")
+        target = ["--virtual", name] if self.virtual else [name]
+        writer = subprocess.Popen(
+            [sys.executable, "-m", "jazzd.live.writer", f"{CLIENT_NAME}-out", *target],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+        answer = writer.stdout.readline().decode(errors="replace").split()
+        if answer[:1] != ["ok"]:
+            writer.wait()
+            reason = " ".join(answer[1:]) or "no answer"
+            raise PortNotFound(f"output port {self.wanted!r} could not be opened ({reason})")
+        rate, period = int(answer[1]), int(answer[2])
+        time.sleep(SETTLE_SECONDS)  # a JACK connection is live only once the graph is redrawn
+        with self._lock:
+            self._writer, self.name = writer, name
+            self.lead = max(MIN_LEAD, 3 * period / rate)
+        return name
+
+    @property
+    def is_open(self) -> bool:
+        return self._writer is not None and self._writer.poll() is None
+
+    def names(self) -> list[str]:
+        """The port while the writer holds its connection (it ends when the port vanishes)."""
+        return [self.name] if self.is_open else []
+
+    def send(self, message: mido.Message, due: float | None = None) -> None:
+        data = message.bytes()
+        record = RECORD.pack(math.nan if due is None else due, len(data)) + bytes(data)
+        with self._lock:
+            if self._writer is None:
+                raise PortLost(f"output port {self.wanted!r} is not open")
+            try:
+                self._writer.stdin.write(record)
+                self._writer.stdin.flush()
+            except (OSError, ValueError) as exc:
+                with contextlib.suppress(subprocess.TimeoutExpired):  # it is on its way out
+                    self._writer.wait(timeout=LOST_WAIT_SECONDS)
+                if self._writer.returncode == WRITER_LOST_PORT:
+                    raise PortLost(f"output port {self.name!r} vanished") from exc
+                code = self._writer.returncode
+                raise PortLost(
+                    f"output port {self.name!r} failed: {exc} (its writer ended with {code})"
+                ) from exc
+
+    def close(self) -> None:
+        """The writer writes what it holds (the last All Notes Off), then leaves the graph."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+        if writer is None:
+            return
+        with contextlib.suppress(OSError):  # already gone
+            writer.stdin.close()
+        try:
+            writer.wait(timeout=CLOSE_SECONDS)
+        except subprocess.TimeoutExpired:
+            writer.kill()
+            writer.wait()
