@@ -46,33 +46,32 @@ class Writer:
         self._seq = itertools.count()
         self._last = 0  # the frame given to the last message
         self.lost = threading.Event()  # our connection went away
-        self._open = threading.Lock()  # the reading thread uses the client only while it is open
-        self.closed = False
         self.client.set_process_callback(self._process)
         self.client.set_port_connect_callback(self._connection_changed)
         self.client.activate()
         if target is not None:
             self.client.connect(self.port, target)
 
-    def frame_of(self, due: float) -> int:
-        """The frame for a perf_counter time (a few ms ahead): JACK's estimate of the frame now,
-        plus the time to go at the nominal rate (NaN: now). Never before the frame given to the
-        message before: messages come in the order they must sound, and two due at the same
-        moment must not trade places over a frame of rounding."""
-        now = self.client.frame_time
-        frame = now if math.isnan(due) else now + round((due - time.perf_counter()) * self.rate)
+    def frame_of(self, due: float, start: int, now: float) -> int:
+        """The frame for a perf_counter time (a few ms ahead), from this cycle's first frame and
+        the time it is processed (NaN: this cycle) — the same reading of JACK's time as the
+        input's, which stamps what it hears when its cycle is processed: so a line following a
+        MIDI clock lands on the master's frames, even where the driver's frames slip against
+        the wall clock. Never before the frame given to the message before: messages come in
+        the order they must sound, and two due together must not trade places by rounding."""
+        frame = start if math.isnan(due) else start + round((due - now) * self.rate)
         self._last = max(frame, self._last)
         return self._last
 
     def _process(self, frames: int) -> None:
-        start = self.client.last_frame_time
+        now, start = time.perf_counter(), self.client.last_frame_time
         self.port.clear_buffer()
         for _ in range(MAX_INCOMING):
             try:
-                frame, data = self.incoming.get_nowait()
+                due, data = self.incoming.get_nowait()
             except queue.Empty:
                 break
-            heapq.heappush(self._heap, (frame, next(self._seq), data))
+            heapq.heappush(self._heap, (self.frame_of(due, start, now), next(self._seq), data))
         heap = self._heap
         while heap and heap[0][0] < start + frames:
             frame, _, data = heap[0]
@@ -88,11 +87,7 @@ class Writer:
             if len(header) < RECORD.size:
                 return
             due, size = RECORD.unpack(header)
-            data = pipe.read(size)
-            with self._open:
-                if self.closed:  # the client is gone: asking it for the frame would crash
-                    return
-                self.incoming.put((self.frame_of(due), data))
+            self.incoming.put((due, pipe.read(size)))
 
     def _connection_changed(self, a, b, connect: bool) -> None:
         """JACK's notification: a connection of ours ended (the synth's port went away). Asking
@@ -106,10 +101,8 @@ class Writer:
         while (self._heap or not self.incoming.empty()) and time.perf_counter() < deadline:
             time.sleep(0.005)
         time.sleep(2 * self.client.blocksize / self.rate)  # the last cycle goes out
-        with self._open:
-            self.closed = True
-            self.client.deactivate()
-            self.client.close()
+        self.client.deactivate()
+        self.client.close()
 
 
 def main(argv: list[str]) -> int:
