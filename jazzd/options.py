@@ -52,6 +52,13 @@ def probability(text: str) -> float:
     return value
 
 
+def share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a share from 0 to 1, not {text}")
+    return value
+
+
 def channel_number(text: str) -> int:
     value = int(text)
     if not 1 <= value <= 16:

@@ -8,14 +8,134 @@ the very next note.
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from jazzd.engine import Engine
 from jazzd.music.chords import Chord
 from jazzd.music.grammar import BAR_TICKS, DEFAULT_REGISTER, Note, Token, notes_of, realize_pitch
+from jazzd.music.phrases import FIGURE
 
+MOTIF_FOLLOW = 1.0  # the chance a note begins restating a figure: set on the validation solos
+MEMORY = 48  # the notes a soloist remembers
+LEAP = 7  # semitones: the farthest a restated figure starts from the line
+LONGEST = 12  # notes in the longest figure restated
 LANDING = Token("C", BAR_TICKS)  # the final note's kind: a chord tone (its length is set where it is played)
+
+
+class MotifMemory:
+    """The soloist's recent notes, so that the line may restate one of its own figures.
+
+    At a note token, when no figure is being restated, with chance `follow` the soloist picks a
+    figure of 4 to 8 of its last notes that starts with a note of the token's kind, and plans the
+    notes to come on it: where the figure was played over the chord now, the same pitches (an
+    exact repeat); else the same intervals from the nearest pitch of that kind (a sequence). Each
+    later note token is drawn from the model's own distribution restricted to the kind the
+    figure's note had (preferring windows that hold its interval), so the tokens the model is fed
+    say what is played; rhythm and rests stay the model's. A plan ends with its figure, where a
+    planned pitch would not keep its kind over the chord at its onset (the harmony moved on: the
+    rest is a variation, chosen afresh), where it would leave the register, or when the model
+    gives no such token in a few draws. At send time a planned pitch that no longer fits the
+    chord in force (the keyboard player moved) is chosen afresh too.
+    """
+
+    DRAWS = 8  # draws from the model for a token of the planned kind, then the plan ends
+
+    def __init__(self, follow: float, seed: int):
+        self.follow = follow
+        self.rng = random.Random(seed + 2)  # its own draws: without plans, the line is the same
+        self.notes: deque[tuple[int, str, Chord]] = deque(maxlen=MEMORY)  # (pitch, kind, chord) played
+        self.plan: list[tuple[int, str]] = []  # the planned notes still to come
+        self.last_pitch: int | None = None  # the last pitch planned or played
+
+    def forget(self) -> None:
+        self.notes.clear()
+        self.plan, self.last_pitch = [], None
+
+    def begin(self, token: Token, chord: Chord, register: tuple[int, int]) -> None:
+        """Maybe plan the notes from `token` on on a figure of the line's."""
+        if not self.follow or len(self.notes) < FIGURE or self.rng.random() >= self.follow:
+            return
+        notes = list(self.notes)
+        starts = [  # figures that end before the last figure played, of three pitches or more
+            i
+            for i in range(len(notes) - 2 * FIGURE + 1)
+            if notes[i][1] == token.type and len({p for p, _, _ in notes[i : i + FIGURE]}) >= FIGURE - 1
+        ]
+        if not starts:
+            return
+        same_chord = [i for i in starts if notes[i][2] == chord and self.near(token, notes[i][0])]
+        start = self.rng.choice(same_chord or starts)
+        figure = notes[start : start + self.rng.randint(FIGURE, LONGEST)]
+        first = figure[0][0]
+        low, high = register
+        shift = 0
+        if not same_chord:  # a sequence: from the nearest pitch of the token's kind
+            anchor = self.last_pitch if self.last_pitch is not None else first
+            pitches = [
+                p
+                for p in range(low, high + 1)
+                if chord.note_type(p) == token.type and p != first and self.near(token, p)
+            ]
+            if not pitches:
+                return
+            shift = min(pitches, key=lambda p: (abs(p - anchor), p)) - first
+        if all(low <= p + shift <= high for p, _, _ in figure):
+            self.plan = [(p + shift, kind) for p, kind, _ in figure]
+
+    def near(self, token: Token, pitch: int) -> bool:
+        """A figure may start on `pitch` where the token's window holds it, or (without one) a
+        fifth from the line at most: restating a figure is no reason to leap."""
+        if self.last_pitch is None:
+            return True
+        return self.fits(token, pitch) and 0 < abs(pitch - self.last_pitch) <= LEAP
+
+    def fits(self, token: Token, pitch: int) -> bool:
+        """The token's interval window holds the pitch (or the token has none)."""
+        interval = None if self.last_pitch is None else pitch - self.last_pitch
+        return token.lo is None or interval is None or token.lo <= interval <= token.hi
+
+    def choose(
+        self,
+        first: int,
+        draw: Callable[[], int],
+        parsed: list[Token],
+        chord: Chord,
+        register: tuple[int, int],
+    ) -> tuple[int, int | None]:
+        """The token id to play next in a plan, and its planned pitch: the model's first draw
+        decides between a rest and a note; a note is drawn again until it has the next planned
+        note's kind, a few times at most (then the plan ends)."""
+        pitch, kind = self.plan[0]
+        if chord.note_type(pitch) != kind or not register[0] <= pitch <= register[1]:
+            self.plan = []
+            return first, None
+        token_id = first
+        for _ in range(self.DRAWS):
+            if parsed[token_id].type == kind:
+                break
+            while parsed[token_id := draw()].type == "R":
+                pass
+        else:  # a fresh draw: the ones above, having missed the kind, would be biased against it
+            self.plan = []
+            return draw(), None
+        self.plan.pop(0)
+        self.last_pitch = pitch
+        return token_id, pitch
+
+    def remember(self, pitch: int, kind: str, chord: Chord) -> None:
+        self.notes.append((pitch, kind, chord))
+        if not self.plan:  # while a plan runs, the planned pitches (chosen ahead) are the line's
+            self.last_pitch = pitch
+
+
+class Planned(NamedTuple):
+    """A note's pitch as planned when its token was chosen, over the chord expected then."""
+
+    pitch: int
+    chord: Chord
 
 
 @dataclass
@@ -25,24 +145,43 @@ class Soloist:
     engine: Engine
     register: tuple[int, int] = DEFAULT_REGISTER
     seed: int = 0
+    motifs: float = MOTIF_FOLLOW  # the chance a phrase restates an earlier figure (0: no motif memory)
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.seed)
         self.prev_pitch: int | None = None
         self.chord: Chord | None = None  # the chord where the engine's next token starts
+        self.memory = MotifMemory(self.motifs, self.seed)
+        self.planned: Planned | None = None  # the last note token's planned pitch: pass it to `realize`
 
     def restart(self, position: int, chord: Chord | None = None) -> None:
         """A fresh line whose first token starts at tick `position` over `chord`."""
         self.engine.reset(position)
         self.prev_pitch, self.chord = None, chord
+        self.memory.forget()
 
     def next_token(self, chord_at: Callable[[int], Chord] | None = None) -> Token:
         """The next token. With `chord_at` (the chords by tick) the engine learns, for the token
         after it, whether it starts over a new chord: as the chord sequence goes on, so a chord
-        the keyboard player changes counts as new when the next token is chosen."""
+        the keyboard player changes counts as new when the next token is chosen. And a note's
+        pitch is planned over the chord expected at its onset (`self.planned`): from a figure
+        the motif memory restates, else the realizer's choice — here, in the order the tokens
+        are chosen, so the live line (chosen ahead, played later) is the rendered one."""
         engine = self.engine
         token_id = engine.sample()
+        self.planned = planned = None
+        if chord_at is not None:
+            onset_chord = chord_at(engine.position)
+            token_id, planned = self._plan(token_id, onset_chord)
         token = engine.vocab.parsed[token_id]
+        if chord_at is not None and token.type != "R":
+            pitch = (
+                planned
+                if planned is not None
+                else realize_pitch(token, onset_chord, self.prev_pitch, self.register, self.rng)
+            )
+            self.planned = Planned(pitch, onset_chord)
+            self._played(token, pitch, onset_chord)
         new_chord = False
         if chord_at is not None:
             chord = chord_at(engine.position + token.ticks)
@@ -50,10 +189,32 @@ class Soloist:
         engine.feed(token_id, new_chord=new_chord)
         return token
 
-    def realize(self, token: Token, chord: Chord) -> int:
-        """The pitch for a note token over the chord in force now."""
-        self.prev_pitch = realize_pitch(token, chord, self.prev_pitch, self.register, self.rng)
-        return self.prev_pitch
+    def _plan(self, token_id: int, chord: Chord) -> tuple[int, int | None]:
+        """The motif memory's part in choosing a token starting over `chord`: a note may begin
+        restating a figure; the notes after it follow it while they can. Returns the token id
+        and the pitch the figure gives it (None: none)."""
+        parsed, memory = self.engine.vocab.parsed, self.memory
+        if parsed[token_id].type == "R":
+            return token_id, None
+        if not memory.plan:
+            memory.begin(parsed[token_id], chord, self.register)
+        if memory.plan:
+            return memory.choose(token_id, self.engine.sample, parsed, chord, self.register)
+        return token_id, None
+
+    def realize(self, token: Token, chord: Chord, planned: Planned | None = None) -> int:
+        """The pitch for a note token over the chord in force now: the one `planned` when the
+        token was chosen, if the chord is the one expected then or the pitch still fits it (else
+        the keyboard player moved meanwhile: the realizer chooses afresh)."""
+        if planned is not None and (planned.chord == chord or chord.note_type(planned.pitch) == token.type):
+            return planned.pitch
+        pitch = realize_pitch(token, chord, self.prev_pitch, self.register, self.rng)
+        self._played(token, pitch, chord)
+        return pitch
+
+    def _played(self, token: Token, pitch: int, chord: Chord) -> None:
+        self.prev_pitch = pitch
+        self.memory.remember(pitch, token.type, chord)
 
     def land(self, chord: Chord) -> int:
         """The line's last pitch: a chord tone of the final chord, near the line."""
@@ -68,7 +229,10 @@ class Soloist:
         self.chord = chord_at(start)
         stop = end if landing is None else landing
         yield from notes_of(
-            self.tokens(chord_at), start, lambda token, at: self.realize(token, chord_at(at)), stop
+            self.tokens(chord_at),
+            start,
+            lambda token, at: self.realize(token, chord_at(at), self.planned),
+            stop,
         )
         if landing is not None:
             yield Note(landing, end - landing, self.land(chord_at(landing)), (landing - start) // BAR_TICKS)

@@ -53,8 +53,20 @@ def test_eval_command_reports_every_measure(tmp_path, capsys):
         "duration",
         "bar_range",
         "repeated_4grams",
+        "phrase_length",
+        "rest_share",
+        "phrase_start",
+        "register_arc",
     }
     assert all(0 <= v <= 1 for v in scores["overlap"].values())
+    # the real line goes round the cycle of fifths every 12 notes: of its 61 four-note windows,
+    # all but the first 12 repeat one; with and without the motif memory, the same model and its
+    # figures are reported side by side
+    real = report["real"]
+    assert real["pitch_4gram_repeats"] == 49 / 61 and real["interval_4gram_repeats"] >= 49 / 61
+    with_motifs = next(m for name, m in report["models"].items() if name.startswith("tiny+motifs"))
+    assert scores["motif_follow"] == 0 and with_motifs["motif_follow"] > 0
+    assert with_motifs["nll_per_token"] == scores["nll_per_token"]
 
 
 def test_eval_picks_validation_training_or_all_solos_and_pools_takes(tmp_path, capsys):

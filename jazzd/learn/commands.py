@@ -10,7 +10,7 @@ from pathlib import Path
 from jazzd.errors import JazzdError
 from jazzd.music.commands import add_corpus_options, selection
 from jazzd.music.corpus import read_corpus
-from jazzd.options import positive_int, probability, seed_number, setting
+from jazzd.options import positive_int, probability, seed_number, setting, share
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -53,6 +53,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from jazzd.engine import Engine
     from jazzd.learn.evaluate import MEASURES, evaluate
+    from jazzd.realize import MOTIF_FOLLOW
 
     engines = [Engine(m, seed=args.seed, temperature=args.temperature, top_p=args.top_p) for m in args.model]
     solos, _ = read_corpus(args.corpus)
@@ -67,7 +68,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         baseline = [s for s in solos if s.name not in held_out]
     if not evaluated:
         raise JazzdError("none of the corpus solos is a validation solo of these models: pass --all")
-    report = evaluate(engines, evaluated, baseline, seed=args.seed, takes=args.takes)
+    motifs = args.motifs if args.motifs is not None else [0.0, MOTIF_FOLLOW]
+    report = evaluate(engines, evaluated, baseline, seed=args.seed, takes=args.takes, motifs=motifs)
     if args.json:
         print(json.dumps(report, indent=1))
         return 0
@@ -77,6 +79,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     rows.append(("NLL per token (nats)", "", *(f"{m['nll_per_token']:.3f}" for m in models)))
     rows.append(("bigram baseline NLL", "", *(f"{m['bigram_nll_per_token']:.3f}" for m in models)))
     for key, label in (("chord_tone_share", "chord tones"), ("scale_share", "in the chord's scale")):
+        rows.append((label, f"{report['real'][key]:.1%}", *(f"{m[key]:.1%}" for m in models)))
+    for key, label in (
+        ("pitch_4gram_repeats", "4-note figures repeated"),
+        ("interval_4gram_repeats", "... or their shape"),
+    ):
         rows.append((label, f"{report['real'][key]:.1%}", *(f"{m[key]:.1%}" for m in models)))
     for measure in MEASURES:
         rows.append((f"overlap: {measure}", "1", *(f"{m['overlap'][measure]:.3f}" for m in models)))
@@ -169,5 +176,13 @@ def _add_eval(commands, common: argparse.ArgumentParser) -> None:
     )
     evaluate.add_argument("--temperature", type=setting("solo.temperature"), default=1.0, metavar="T")
     evaluate.add_argument("--top-p", type=setting("solo.top_p"), default=1.0, metavar="P")
+    evaluate.add_argument(
+        "--motifs",
+        type=share,
+        nargs="+",
+        metavar="P",
+        help="the motif memory's chance to follow a repeated figure, 0-1, one run each "
+        "(default: 0, without it, and the soloist's own)",
+    )
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(handler=cmd_eval)

@@ -28,11 +28,30 @@ from jazzd.music.grammar import (
     encode,
     notes_of,
 )
+from jazzd.music.phrases import (
+    phrase_length_bin,
+    phrase_start,
+    phrases,
+    register_arc,
+    repeated_figures,
+    rest_shares,
+)
 from jazzd.music.solo import Solo
 from jazzd.music.vocab import Vocabulary
 from jazzd.realize import Soloist
 
-MEASURES = ("note_type", "chord_tones_on_beats", "interval", "duration", "bar_range", "repeated_4grams")
+MEASURES = (
+    "note_type",
+    "chord_tones_on_beats",
+    "interval",
+    "duration",
+    "bar_range",
+    "repeated_4grams",
+    "phrase_length",
+    "rest_share",
+    "phrase_start",
+    "register_arc",
+)
 DURATION_BINS = (1, 3, 4, 6, 8, 9, 12, 18, 24, 36, 48)
 
 
@@ -90,7 +109,11 @@ def generate_line(soloist: Soloist, solo: Solo) -> Line:
             tokens.append(token)
             yield token
 
-    notes = list(notes_of(drawn(), start, lambda token, at: soloist.realize(token, solo.chord_at(at)), end))
+    notes = list(
+        notes_of(
+            drawn(), start, lambda token, at: soloist.realize(token, solo.chord_at(at), soloist.planned), end
+        )
+    )
     return Line(notes, tokens, solo.chord_at)
 
 
@@ -125,6 +148,7 @@ def distributions(lines: Sequence[Line]) -> dict[str, dict]:
         grams = Counter(tuple(t.text for t in line.tokens[i : i + 4]) for i in range(len(line.tokens) - 3))
         if grams:
             repeats.append(round(10 * sum(n for n in grams.values() if n > 1) / sum(grams.values())))
+    shaped = [p for line in lines for p in phrases(line.notes)]
     return {
         "note_type": _hist(types),
         "chord_tones_on_beats": _hist(on_beats),
@@ -132,7 +156,20 @@ def distributions(lines: Sequence[Line]) -> dict[str, dict]:
         "duration": _hist(durations, DURATION_BINS),
         "bar_range": _hist(ranges),
         "repeated_4grams": _hist(repeats),
+        "phrase_length": _hist([phrase_length_bin(len(p)) for p in shaped]),
+        "rest_share": _hist([share for line in lines for share in rest_shares(line.notes)]),
+        "phrase_start": _hist([phrase_start(p) for p in shaped]),
+        "register_arc": _hist([arc for p in shaped if (arc := register_arc(p)) is not None]),
     }
+
+
+def figure_repeats(lines: Sequence[Line]) -> dict[str, float]:
+    """Shares of 4-note windows that repeat an earlier one of their line: its pitches, or its
+    shape (intervals) at any pitch; pooled over the lines."""
+    windows, pitch, shape = (
+        sum(c) for c in zip(*(repeated_figures(line.notes) for line in lines), strict=True)
+    )
+    return {"pitch_4gram_repeats": pitch / max(1, windows), "interval_4gram_repeats": shape / max(1, windows)}
 
 
 def overlap(p: dict, q: dict) -> float:
@@ -155,10 +192,12 @@ def evaluate(
     baseline_solos: Sequence[Solo],
     seed: int = 0,
     takes: int = 1,
+    motifs: Sequence[float] = (0.0,),
 ) -> dict:
     """NLL, bigram baseline, distributions and harmony shares: real solos vs each model, which
     plays `takes` lines over each solo's changes (pooled: one take's sampling noise alone moves
-    the chord-tones-on-beats overlap by about ±0.007 over 40 solos)."""
+    the chord-tones-on-beats overlap by about ±0.007 over 40 solos); once for each of `motifs`,
+    the motif memory's chance to follow a repeated figure (0: without it)."""
     real = [real_line(s) for s in solos]
     real_dist = distributions(real)
     pairs = list(zip(real, solos, strict=True))
@@ -167,26 +206,33 @@ def evaluate(
     report = {
         "solos": len(solos),
         "takes": takes,
-        "real": {**harmony_shares(real), "tokens": sum(len(r.tokens) for r in real)},
+        "real": {**harmony_shares(real), **figure_repeats(real), "tokens": sum(len(r.tokens) for r in real)},
         "models": {},
     }
     for engine in engines:
         vocab: Vocabulary = engine.vocab
         sequences = [vocab.ids(r.tokens) for r in real]
         baseline_sequences = [vocab.ids(encode(s.notes, s.chord_at)) for s in baseline_solos]
-        soloist = Soloist(engine, seed=seed)
-        generated = [generate_line(soloist, s) for s in solos for _ in range(takes)]
-        dist = distributions(generated)
-        report["models"][engine.files.name] = {
+        model = {
             "vocab_size": len(vocab),
             "nll_per_token": nll_per_token(engine, sequences, phases, new_chords),
             "bigram_nll_per_token": bigram_nll(baseline_sequences, sequences, len(vocab))
             if baseline_sequences
             else math.nan,
-            **harmony_shares(generated),
-            "overlap": {m: overlap(real_dist[m], dist[m]) for m in MEASURES},
             "drift": drift(engine),
         }
+        for follow in dict.fromkeys(motifs):
+            soloist = Soloist(engine, seed=seed, motifs=follow)
+            generated = [generate_line(soloist, s) for s in solos for _ in range(takes)]
+            dist = distributions(generated)
+            name = engine.files.name if not follow else f"{engine.files.name}+motifs {follow:g}"
+            report["models"][name] = {
+                **model,
+                "motif_follow": follow,
+                **harmony_shares(generated),
+                **figure_repeats(generated),
+                "overlap": {m: overlap(real_dist[m], dist[m]) for m in MEASURES},
+            }
     return report
 
 

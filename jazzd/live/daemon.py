@@ -60,7 +60,7 @@ class Player:
         else:
             self.clock = InternalClock(options.bpm, now=self.now)
         self.output = (
-            FrameOutput(options.port, virtual=options.virtual)
+            FrameOutput(options.port, virtual=options.virtual, realtime_priority=options.realtime_priority)
             if options.midi_api == "jack"
             else Output(options.port, options.midi_api, virtual=options.virtual)
         )

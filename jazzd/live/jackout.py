@@ -30,8 +30,9 @@ LOST_WAIT_SECONDS = 0.2  # a writer whose pipe broke has just ended: its exit co
 class FrameOutput:
     """An output port on JACK, each message written at its due frame."""
 
-    def __init__(self, wanted: str, virtual: bool = False):
+    def __init__(self, wanted: str, virtual: bool = False, realtime_priority: int = 0):
         self.wanted = wanted
+        self.realtime_priority = realtime_priority  # for the writer's reading thread
         self.api = "jack"
         self.virtual = virtual
         self.name: str | None = None
@@ -43,7 +44,14 @@ class FrameOutput:
         name = self.wanted if self.virtual else match_port(self.wanted, names, "output")
         target = ["--virtual", name] if self.virtual else [name]
         writer = subprocess.Popen(
-            [sys.executable, "-m", "jazzd.live.writer", f"{CLIENT_NAME}-out", *target],
+            [
+                sys.executable,
+                "-m",
+                "jazzd.live.writer",
+                str(self.realtime_priority),
+                f"{CLIENT_NAME}-out",
+                *target,
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
         )

@@ -144,7 +144,7 @@ class Performer:
             end - start,
             self.channel,
             self.feel.velocity(self.landing),
-            lambda at: self.soloist.land(self.chord_at(at * TICKS_PER_BEAT)),
+            lambda at: self.soloist.land(self.chord_at(round(at * TICKS_PER_BEAT))),
         )
 
     def _listen(self, playhead: float) -> None:
@@ -224,6 +224,7 @@ class Performer:
             if self.mode == "trade" and self.keyboard is not None:
                 self._enter_turn(self.next_beat)
             token = self.soloist.next_token(self.chord_at)
+            planned = self.soloist.planned
             beat, length = self.next_beat, min(token.ticks / TICKS_PER_BEAT, until - self.next_beat)
             self.next_beat += token.ticks / TICKS_PER_BEAT
             if token.type == "R" or self._dice.random() >= self.density:
@@ -234,5 +235,9 @@ class Performer:
                 end - start,
                 self.channel,
                 self.feel.velocity(beat),
-                lambda at, token=token: self.soloist.realize(token, self.chord_at(at * TICKS_PER_BEAT)),
+                lambda at, token=token, planned=planned: self.soloist.realize(
+                    token,
+                    self.chord_at(round(at * TICKS_PER_BEAT)),
+                    planned,  # a tick: beats add up in floats
+                ),
             )

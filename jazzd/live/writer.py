@@ -16,6 +16,7 @@ PERIOD` once connected, or `error …` — and ends by itself (exit 3) when its 
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import math
@@ -81,8 +82,12 @@ class Writer:
                 break
             heapq.heappop(heap)
 
-    def read(self, pipe) -> None:
-        """Records from the player until it closes the pipe."""
+    def read(self, pipe, priority: int) -> None:
+        """Records from the player until it closes the pipe; at the timing thread's real-time
+        priority where allowed (a record waiting for a busy core would miss its cycle)."""
+        if priority:
+            with contextlib.suppress(OSError):
+                os.sched_setscheduler(0, os.SCHED_FIFO, os.sched_param(priority))
         while header := pipe.read(RECORD.size):
             if len(header) < RECORD.size:
                 return
@@ -106,19 +111,22 @@ class Writer:
 
 
 def main(argv: list[str]) -> int:
-    """jazzd.live.writer CLIENT TARGET|--virtual NAME: connect, answer, write until stdin ends."""
-    client_name, target = argv[0], argv[1]
+    """jazzd.live.writer PRIORITY CLIENT TARGET|--virtual NAME: connect, answer, write until
+    stdin ends."""
+    priority, client_name, target = int(argv[0]), argv[1], argv[2]
     virtual = target == "--virtual"
     out = sys.stdout
     try:
-        writer = Writer(client_name, None if virtual else target, argv[2] if virtual else "out")
+        writer = Writer(client_name, None if virtual else target, argv[3] if virtual else "out")
     except Exception as exc:
         out.write(f"error {exc}\n")
         out.flush()
         return 1
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
-    reading = threading.Thread(target=lambda: (writer.read(sys.stdin.buffer), stopped.set()), daemon=True)
+    reading = threading.Thread(
+        target=lambda: (writer.read(sys.stdin.buffer, priority), stopped.set()), daemon=True
+    )
     reading.start()
     out.write(f"ok {writer.rate} {writer.client.blocksize}\n")
     out.flush()
