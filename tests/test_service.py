@@ -203,10 +203,10 @@ def test_a_dying_timing_thread_exits_70_with_every_note_ended(rig):
     player = Player(PlayOptions(port=synth.port, midi_api="jack", model="seed-metheny", bpm=240))
     realize, calls = player.live.soloist.realize, itertools.count()
 
-    def failing(token, chord):
+    def failing(token, chord, planned=None):
         if next(calls) == 8:
             raise RuntimeError("realizer bug")
-        return realize(token, chord)
+        return realize(token, chord, planned)
 
     player.live.soloist.realize = failing
     assert player.run(Signals()) == EX_SOFTWARE
