@@ -1,8 +1,9 @@
 """The soloist: tokens from the engine, pitches realized over the chord in force.
 
-Shared by the offline renderer and the live player. The token (rhythm and type) is decided
-ahead; the pitch is decided only when `realize` is called, so in live play a chord change reaches
-the very next note.
+Shared by the offline renderer and the live player. A note's pitch is planned when its token is
+chosen, over the chord expected at its onset (in the order tokens are chosen, so the live line is
+the rendered one); `realize` plays it at send time, or chooses afresh if the chord in force no
+longer fits it, so in live play a chord change still reaches the very next note.
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ class MotifMemory:
     """The soloist's recent notes, so that the line may restate one of its own figures.
 
     At a note token, when no figure is being restated, with chance `follow` the soloist picks a
-    figure of 4 to 8 of its last notes that starts with a note of the token's kind, and plans the
+    figure of 4 to 12 of its last notes that starts with a note of the token's kind, and plans the
     notes to come on it: where the figure was played over the chord now, the same pitches (an
     exact repeat); else the same intervals from the nearest pitch of that kind (a sequence). Each
     later note token is drawn from the model's own distribution restricted to the kind the
-    figure's note had (preferring windows that hold its interval), so the tokens the model is fed
+    figure's note had, so the tokens the model is fed
     say what is played; rhythm and rests stay the model's. A plan ends with its figure, where a
     planned pitch would not keep its kind over the chord at its onset (the harmony moved on: the
     rest is a variation, chosen afresh), where it would leave the register, or when the model

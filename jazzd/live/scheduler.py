@@ -144,8 +144,9 @@ class Scheduler:
         """The beat of what is due next (under the lock), and whether it is a clock tick (on a tie
         the queued event goes first: Start before the first tick)."""
         top = self._heap[0].beat if self._heap else math.inf
-        if self._ticks is not None and self._tick_beat() < top:
-            return self._tick_beat(), True
+        tick = self._tick_beat() if self._ticks is not None else math.inf
+        if tick < top:
+            return tick, True
         return (top, False) if self._heap else None
 
     # -- sending (the scheduler thread, or a test calling `process`) ----------------------------

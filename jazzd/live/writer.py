@@ -34,6 +34,25 @@ MAX_INCOMING = 256  # messages taken from the queue per cycle: bounded work in t
 LOST_PORT = 3  # the exit code when the connection is gone
 
 
+def write_due(
+    port, heap: list[tuple[int, int, bytes]], start: int, frames: int, full: type[Exception]
+) -> int:
+    """Write the events of `heap` ((frame, seq, bytes)) that fall before the end of the cycle
+    starting at frame `start`, each at its offset (a late one at the cycle's start); `full` (the
+    buffer is full) leaves the rest for the next cycle. Returns how many were late. The cycle of
+    both this writer and the measuring rig."""
+    late = 0
+    while heap and heap[0][0] < start + frames:
+        frame, _, data = heap[0]
+        try:
+            port.write_midi_event(max(0, frame - start), data)
+        except full:
+            break
+        heapq.heappop(heap)
+        late += frame < start
+    return late
+
+
 class Writer:
     def __init__(self, client_name: str, target: str | None, port_name: str):
         import jack
@@ -73,14 +92,7 @@ class Writer:
             except queue.Empty:
                 break
             heapq.heappush(self._heap, (self.frame_of(due, start, now), next(self._seq), data))
-        heap = self._heap
-        while heap and heap[0][0] < start + frames:
-            frame, _, data = heap[0]
-            try:
-                self.port.write_midi_event(max(0, frame - start), data)
-            except self.jack.JackErrorCode:  # this cycle's buffer is full: the rest in the next
-                break
-            heapq.heappop(heap)
+        write_due(self.port, self._heap, start, frames, self.jack.JackErrorCode)
 
     def read(self, pipe, priority: int) -> None:
         """Records from the player until it closes the pipe; at the timing thread's real-time

@@ -32,6 +32,8 @@ import time
 
 import jack
 
+from jazzd.live.writer import write_due
+
 MAX_INCOMING = 256  # scheduled events taken into the heap per cycle
 
 
@@ -66,15 +68,7 @@ class RigClient:
                 if incoming.empty():
                     break
                 heapq.heappush(heap, incoming.get_nowait())
-            while heap and heap[0][0] < start + frames:
-                frame, _, data = heap[0]
-                try:
-                    port.write_midi_event(max(0, frame - start), data)
-                except jack.JackErrorCode:  # this cycle's buffer is full: the rest goes in the next
-                    break
-                heapq.heappop(heap)
-                if frame < start:
-                    self.late += 1
+            self.late += write_due(port, heap, start, frames, jack.JackErrorCode)
 
     def _xrun(self, delayed_usecs: float) -> None:
         self.xruns.append(self.client.frame_time)
