@@ -144,11 +144,15 @@ class Engine:
         for token_id in token_ids:
             self.feed(int(token_id))
 
-    def sample(self) -> int:
-        """Draw the next token id from the current distribution with temperature and top-p."""
+    def distribution(self, among: np.ndarray | None = None) -> np.ndarray:
+        """The distribution the next token is drawn from (temperature and top-p applied,
+        unnormalized); with `among` (1 for the ids allowed, 0 elsewhere: a `Vocabulary.kinds`
+        mask), restricted to those ids. A view of the model's output when nothing applies."""
         probs = self._probs[0]
         if self.temperature != 1.0:
             probs = np.power(probs / probs.max(), 1.0 / max(self.temperature, 1e-3))  # no underflow
+        if among is not None:
+            probs = probs * among
         if self.top_p < 1.0:
             order = np.argsort(probs)[::-1]
             cumulative = np.cumsum(probs[order])
@@ -156,8 +160,12 @@ class Engine:
             nucleus = np.zeros_like(probs)
             nucleus[keep] = probs[keep]
             probs = nucleus
+        return probs
+
+    def sample(self, among: np.ndarray | None = None) -> int:
+        """Draw the next token id from `distribution(among)`."""
         # float32 is plenty to draw with; the array methods skip numpy's function dispatch (~1 µs)
-        cumulative = probs.cumsum(out=self._cumulative)
+        cumulative = self.distribution(among).cumsum(out=self._cumulative)
         drawn = int(cumulative.searchsorted(self._uniform() * float(cumulative[-1]), "right"))
         return min(drawn, len(cumulative) - 1)
 

@@ -9,7 +9,7 @@ longer fits it, so in live play a chord change still reaches the very next note.
 from __future__ import annotations
 
 import random
-from collections import deque
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -21,8 +21,9 @@ from jazzd.music.phrases import FIGURE
 
 MOTIF_FOLLOW = 1.0  # the chance a note begins restating a figure: set on the validation solos
 MEMORY = 48  # the notes a soloist remembers
-LEAP = 7  # semitones: the farthest a restated figure starts from the line
+LEAP = 12  # semitones: the farthest a restated figure starts from the line
 LONGEST = 12  # notes in the longest figure restated
+BALANCE = 1.0  # notes: how far ahead of the model in one kind of note restated figures may take the line
 LANDING = Token("C", BAR_TICKS)  # the final note's kind: a chord tone (its length is set where it is played)
 
 
@@ -31,29 +32,36 @@ class MotifMemory:
 
     At a note token, when no figure is being restated, with chance `follow` the soloist picks a
     figure of 4 to 12 of its last notes that starts with a note of the token's kind, and plans the
-    notes to come on it: where the figure was played over the chord now, the same pitches (an
-    exact repeat); else the same intervals from the nearest pitch of that kind (a sequence). Each
-    later note token is drawn from the model's own distribution restricted to the kind the
-    figure's note had, so the tokens the model is fed
-    say what is played; rhythm and rests stay the model's. A plan ends with its figure, where a
-    planned pitch would not keep its kind over the chord at its onset (the harmony moved on: the
-    rest is a variation, chosen afresh), where it would leave the register, or when the model
-    gives no such token in a few draws. At send time a planned pitch that no longer fits the
-    chord in force (the keyboard player moved) is chosen afresh too.
-    """
+    notes to come on it: where the chord now allows the figure's first four pitches in the roles
+    they had (chord tone, scale tone, approach note), the same pitches (an exact repeat); else the
+    same intervals from the nearest pitch of the token's kind (a sequence). As the harmony moves
+    under a planned note, the pitch stays and takes its new role; only a pitch that would be
+    outside the chord's scale moves to the nearest pitch of the role it had (a variation). Each
+    later note token is drawn from the model's own distribution restricted to the planned note's
+    kind, so the tokens the model is fed say what is played; rhythm and rests stay the model's.
 
-    DRAWS = 8  # draws from the model for a token of the planned kind, then the plan ends
+    Restated figures copy the line, so any lean in which figures are kept would grow with each
+    restatement: `excess` tallies each kind of note played against the model's own expectation,
+    and where the model drew another kind than the figure's and the line is already more than
+    `BALANCE` notes ahead in the figure's kind, the plan ends and the model's draw is played.
+
+    A plan also ends with its figure, or where the model gives a rest it cannot follow (never:
+    rests pass, the plan waits). At send time a planned pitch that no longer fits the chord in
+    force (the keyboard player moved) is chosen afresh.
+    """
 
     def __init__(self, follow: float, seed: int):
         self.follow = follow
         self.rng = random.Random(seed + 2)  # its own draws: without plans, the line is the same
-        self.notes: deque[tuple[int, str, Chord]] = deque(maxlen=MEMORY)  # (pitch, kind, chord) played
+        self.notes: deque[tuple[int, str]] = deque(maxlen=MEMORY)  # (pitch, kind) played
         self.plan: list[tuple[int, str]] = []  # the planned notes still to come
         self.last_pitch: int | None = None  # the last pitch planned or played
+        self.excess: defaultdict[str, float] = defaultdict(float)  # notes of each kind, played - expected
 
     def forget(self) -> None:
         self.notes.clear()
         self.plan, self.last_pitch = [], None
+        self.excess.clear()
 
     def begin(self, token: Token, chord: Chord, register: tuple[int, int]) -> None:
         """Maybe plan the notes from `token` on on a figure of the line's."""
@@ -63,17 +71,22 @@ class MotifMemory:
         starts = [  # figures that end before the last figure played, of three pitches or more
             i
             for i in range(len(notes) - 2 * FIGURE + 1)
-            if notes[i][1] == token.type and len({p for p, _, _ in notes[i : i + FIGURE]}) >= FIGURE - 1
+            if notes[i][1] == token.type and len({p for p, _ in notes[i : i + FIGURE]}) >= FIGURE - 1
         ]
         if not starts:
             return
-        same_chord = [i for i in starts if notes[i][2] == chord and self.near(token, notes[i][0])]
-        start = self.rng.choice(same_chord or starts)
+        exact = [  # figures whose first notes the chord now allows in the roles they had
+            i
+            for i in starts
+            if self.near(token, notes[i][0])
+            and all(chord.note_type(p) == k for p, k in notes[i : i + FIGURE])
+        ]
+        start = self.rng.choice(exact or starts)
         figure = notes[start : start + self.rng.randint(FIGURE, LONGEST)]
         first = figure[0][0]
         low, high = register
         shift = 0
-        if not same_chord:  # a sequence: from the nearest pitch of the token's kind
+        if not exact:  # a sequence: from the nearest pitch of the token's kind
             anchor = self.last_pitch if self.last_pitch is not None else first
             pitches = [
                 p
@@ -83,8 +96,8 @@ class MotifMemory:
             if not pitches:
                 return
             shift = min(pitches, key=lambda p: (abs(p - anchor), p)) - first
-        if all(low <= p + shift <= high for p, _, _ in figure):
-            self.plan = [(p + shift, kind) for p, kind, _ in figure]
+        if all(low <= p + shift <= high for p, _ in figure):
+            self.plan = [(p + shift, kind) for p, kind in figure]
 
     def near(self, token: Token, pitch: int) -> bool:
         """A figure may start on `pitch` where the token's window holds it, or (without one) a
@@ -98,36 +111,32 @@ class MotifMemory:
         interval = None if self.last_pitch is None else pitch - self.last_pitch
         return token.lo is None or interval is None or token.lo <= interval <= token.hi
 
-    def choose(
-        self,
-        first: int,
-        draw: Callable[[], int],
-        parsed: list[Token],
-        chord: Chord,
-        register: tuple[int, int],
-    ) -> tuple[int, int | None]:
-        """The token id to play next in a plan, and its planned pitch: the model's first draw
-        decides between a rest and a note; a note is drawn again until it has the next planned
-        note's kind, a few times at most (then the plan ends)."""
-        pitch, kind = self.plan[0]
-        if chord.note_type(pitch) != kind or not register[0] <= pitch <= register[1]:
+    def next_note(self, chord: Chord, register: tuple[int, int]) -> tuple[int, str] | None:
+        """The plan's next note (pitch, kind) over `chord`, taken from the plan: the planned
+        pitch in the role it has over this chord, or where that is outside the scale the nearest
+        pitch of the role it had; None where there is none in the register (the plan ends)."""
+        pitch, kind = self.plan.pop(0)
+        now = chord.note_type(pitch)
+        if now != "X":
+            return pitch, now
+        low, high = register
+        matching = [p for p in range(low, high + 1) if chord.note_type(p) == kind]
+        if not matching:
             self.plan = []
-            return first, None
-        token_id = first
-        for _ in range(self.DRAWS):
-            if parsed[token_id].type == kind:
-                break
-            while parsed[token_id := draw()].type == "R":
-                pass
-        else:  # a fresh draw: the ones above, having missed the kind, would be biased against it
-            self.plan = []
-            return draw(), None
-        self.plan.pop(0)
-        self.last_pitch = pitch
-        return token_id, pitch
+            return None
+        distance = min(abs(p - pitch) for p in matching)
+        return self.rng.choice([p for p in matching if abs(p - pitch) == distance]), kind
 
-    def remember(self, pitch: int, kind: str, chord: Chord) -> None:
-        self.notes.append((pitch, kind, chord))
+    def count(self, kind: str, shares: dict[str, float]) -> None:
+        """Keep the line's tally of each kind of note against what the model expected: a
+        figure restated whatever the model draws would otherwise tip the line's balance of
+        chord tones, scale tones and approach notes, since restated figures copy the line."""
+        for other, share in shares.items():
+            self.excess[other] -= share
+        self.excess[kind] += 1
+
+    def remember(self, pitch: int, kind: str) -> None:
+        self.notes.append((pitch, kind))
         if not self.plan:  # while a plan runs, the planned pitches (chosen ahead) are the line's
             self.last_pitch = pitch
 
@@ -182,7 +191,7 @@ class Soloist:
                 else realize_pitch(token, onset_chord, self.prev_pitch, self.register, self.rng)
             )
             self.planned = Planned(pitch, onset_chord)
-            self._played(token, pitch, onset_chord)
+            self._played(token, pitch)
         new_chord = False
         if chord_at is not None:
             chord = chord_at(engine.position + token.ticks)
@@ -194,14 +203,36 @@ class Soloist:
         """The motif memory's part in choosing a token starting over `chord`: a note may begin
         restating a figure; the notes after it follow it while they can. Returns the token id
         and the pitch the figure gives it (None: none)."""
-        parsed, memory = self.engine.vocab.parsed, self.memory
-        if parsed[token_id].type == "R":
+        engine, memory = self.engine, self.memory
+        drawn = engine.vocab.parsed[token_id].type
+        if not memory.follow or drawn == "R":
             return token_id, None
         if not memory.plan:
-            memory.begin(parsed[token_id], chord, self.register)
-        if memory.plan:
-            return memory.choose(token_id, self.engine.sample, parsed, chord, self.register)
-        return token_id, None
+            memory.begin(engine.vocab.parsed[token_id], chord, self.register)
+        shares = self._note_shares()
+        planned = memory.next_note(chord, self.register) if memory.plan else None
+        if planned is not None and planned[1] != drawn and memory.excess[planned[1]] > BALANCE:
+            memory.plan, planned = [], None  # the line is ahead of the model in the figure's kind
+        if planned is not None:
+            memory.last_pitch = planned[0]
+            if planned[1] != drawn:
+                token_id = self._draw_as(planned[1], engine.vocab.parsed[token_id].ticks)
+        memory.count(engine.vocab.parsed[token_id].type, shares)
+        return token_id, None if planned is None else planned[0]
+
+    def _draw_as(self, kind: str, ticks: int) -> int:
+        """A token of `kind` from the model's distribution, as long as the token it drew (if
+        the vocabulary has one such): the figure sets the kind, the rhythm stays the model's."""
+        vocab = self.engine.vocab
+        among = vocab.kinds[kind] * vocab.lengths[ticks]
+        return self.engine.sample(among if among.any() else vocab.kinds[kind])
+
+    def _note_shares(self) -> dict[str, float]:
+        """The model's chances now of each kind of note (C, S, A, X), given a note."""
+        distribution = self.engine.distribution()
+        shares = {k: float(distribution @ m) for k, m in self.engine.vocab.kinds.items() if k != "R"}
+        total = sum(shares.values())
+        return {k: share / total for k, share in shares.items()}
 
     def realize(self, token: Token, chord: Chord, planned: Planned | None = None) -> int:
         """The pitch for a note token over the chord in force now: the one `planned` when the
@@ -210,12 +241,12 @@ class Soloist:
         if planned is not None and (planned.chord == chord or chord.note_type(planned.pitch) == token.type):
             return planned.pitch
         pitch = realize_pitch(token, chord, self.prev_pitch, self.register, self.rng)
-        self._played(token, pitch, chord)
+        self._played(token, pitch)
         return pitch
 
-    def _played(self, token: Token, pitch: int, chord: Chord) -> None:
+    def _played(self, token: Token, pitch: int) -> None:
         self.prev_pitch = pitch
-        self.memory.remember(pitch, token.type, chord)
+        self.memory.remember(pitch, token.type)
 
     def land(self, chord: Chord) -> int:
         """The line's last pitch: a chord tone of the final chord, near the line."""

@@ -58,6 +58,21 @@ def test_top_p_keeps_only_the_nucleus(tmp_path):
     assert {engine.sample() for _ in range(30)} == {best}
 
 
+def test_a_restricted_draw_keeps_to_its_ids_in_the_models_proportions(tmp_path):
+    engine = Engine(write_tiny_model(tmp_path), seed=1)
+    kind = engine.vocab.parsed[int(np.argmin(engine.probs))].type  # not the likeliest token's type
+    mask = engine.vocab.kinds[kind]
+    drawn = [engine.sample(mask) for _ in range(4000)]
+    assert {engine.vocab.parsed[i].type for i in drawn} == {kind}
+    allowed = np.flatnonzero(mask)
+    expected = engine.probs[allowed] / engine.probs[allowed].sum()
+    counts = np.bincount(drawn, minlength=len(mask))[allowed] / len(drawn)
+    np.testing.assert_allclose(counts, expected, atol=0.03)
+    only = np.zeros_like(mask)
+    only[allowed[-1]] = 1
+    assert {Engine(write_tiny_model(tmp_path), top_p=0.5).sample(only) for _ in range(20)} == {allowed[-1]}
+
+
 def test_sidecar_must_exist_and_match(tmp_path):
     path = write_tiny_model(tmp_path)
     sidecar = json.loads(path.with_suffix(".json").read_text())

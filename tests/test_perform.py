@@ -76,7 +76,7 @@ def test_a_chord_change_reaches_the_next_note(tmp_path):
             board.handle(mido.Message("note_off", note=note))
     checked = 0
     for t, chord in used:  # sent after a change (by a tick or by less): over the new chord
-        earlier = [c for when, c in changes if when <= t]
+        earlier = [c for when, c in changes if when < t]  # at the same instant, the step came first
         if earlier:
             assert chord == earlier[-1], f"note at {t:.3f} s realized over the old chord"
             checked += 1

@@ -26,6 +26,15 @@ class Vocabulary:
         self.counts: list[int] = [counts[t] for t in self.tokens]
         self.index: dict[str, int] = {t: i for i, t in enumerate(self.tokens)}
         self.parsed: list[Token] = [Token.parse(t) for t in self.tokens]
+        # masks for a restricted draw (Engine.sample): 1 where a token has the type / the length
+        self.kinds: dict[str, np.ndarray] = {
+            kind: np.array([t.type == kind for t in self.parsed], np.float32)
+            for kind in dict.fromkeys(t.type for t in self.parsed)
+        }
+        self.lengths: dict[int, np.ndarray] = {
+            ticks: np.array([t.ticks == ticks for t in self.parsed], np.float32)
+            for ticks in dict.fromkeys(t.ticks for t in self.parsed)
+        }
 
     @classmethod
     def from_sequences(cls, sequences: Iterable[Iterable[Token]], min_count: int = 1) -> Vocabulary:
