@@ -38,16 +38,17 @@ class MotifMemory:
     under a planned note, the pitch stays and takes its new role; only a pitch that would be
     outside the chord's scale moves to the nearest pitch of the role it had (a variation). Each
     later note token is drawn from the model's own distribution restricted to the planned note's
-    kind, so the tokens the model is fed say what is played; rhythm and rests stay the model's.
+    kind and to the length the model drew, so the tokens the model is fed say what is played and
+    rhythm and rests stay the model's.
 
     Restated figures copy the line, so any lean in which figures are kept would grow with each
     restatement: `excess` tallies each kind of note played against the model's own expectation,
     and where the model drew another kind than the figure's and the line is already more than
     `BALANCE` notes ahead in the figure's kind, the plan ends and the model's draw is played.
 
-    A plan also ends with its figure, or where the model gives a rest it cannot follow (never:
-    rests pass, the plan waits). At send time a planned pitch that no longer fits the chord in
-    force (the keyboard player moved) is chosen afresh.
+    A plan also ends with its figure, or where the register holds no pitch of a note's role;
+    rests the model draws pass while the plan waits. At send time a planned pitch that no longer
+    fits the chord in force (the keyboard player moved) is chosen afresh.
     """
 
     def __init__(self, follow: float, seed: int):
