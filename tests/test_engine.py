@@ -115,3 +115,11 @@ def test_a_file_that_is_not_onnx(tmp_path):
 def test_unknown_shipped_model_lists_the_shipped_ones():
     with pytest.raises(ModelError, match=r"shipped models: .*seed-metheny"):
         load_model_files("no-such-model")
+
+
+def test_the_token_bench_times_the_soloist_with_and_without_the_motif_memory(tmp_path):
+    from jazzd.learn.baselines import bench_soloist
+
+    engine = Engine(write_tiny_model(tmp_path))
+    rows = {motifs: bench_soloist(engine, 300, motifs) for motifs in (0.0, 1.0)}
+    assert all(row["samples"] == 300 and 0 < row["median_us"] <= row["p99_us"] for row in rows.values())

@@ -2,6 +2,8 @@
 measured in the same run (never asserted in tests: this shared machine would make them flaky).
 
 - engine: the onnxruntime step plus sampling, as the player runs it;
+- soloist / soloist_motifs: the player's whole token over a looped ii–V–I (engine step,
+  sampling, the pitch planned over the chord, and without / with the motif memory);
 - keras_eager: the same-sized LSTMCell + Dense stepped eagerly in Keras (needs the train extra);
 - course_predict: the course's way, an unrolled inference model of Ty = 50 steps run with
   `predict`, per token (needs the train extra). Timing depends on the shapes only, so the Keras
@@ -16,6 +18,8 @@ import numpy as np
 
 from jazzd.engine import Engine
 from jazzd.errors import MissingExtraError
+from jazzd.music.timeline import ChordTimeline
+from jazzd.realize import MOTIF_FOLLOW, Soloist
 
 COURSE_TY = 50
 
@@ -35,6 +39,19 @@ def bench_engine(engine: Engine, tokens: int) -> dict[str, float]:
     for _ in range(tokens):
         started = clock()
         engine.next_token()
+        times.append(clock() - started)
+    return _summary(times)
+
+
+def bench_soloist(engine: Engine, tokens: int, motifs: float) -> dict[str, float]:
+    timeline = ChordTimeline.looped("| Dm7 | G7 | Cmaj7 | A7 |")
+    soloist = Soloist(engine, seed=0, motifs=motifs)
+    soloist.restart(0, timeline.chord_at(0))
+    times = []
+    clock = time.perf_counter
+    for _ in range(tokens):
+        started = clock()
+        soloist.next_token(timeline.chord_at)
         times.append(clock() - started)
     return _summary(times)
 
@@ -89,15 +106,23 @@ def run_bench(model: str | None, tokens: int = 20000, seed: int = 0) -> dict:
         "vocab_size": len(engine.vocab),
         "n_a": engine.files.n_a,
         "engine": bench_engine(engine, tokens),
+        "soloist": bench_soloist(engine, tokens, motifs=0.0),
+        "soloist_motifs": bench_soloist(engine, tokens, motifs=MOTIF_FOLLOW),
+    }
+    engine_median = report["engine"]["median_us"]
+    report["ratios"] = {
+        "soloist_over_engine": round(report["soloist"]["median_us"] / engine_median, 2),
+        "soloist_motifs_over_soloist": round(
+            report["soloist_motifs"]["median_us"] / report["soloist"]["median_us"], 2
+        ),
     }
     try:
         report.update(bench_keras(len(engine.vocab), engine.files.n_a, tokens))
     except MissingExtraError as exc:
         report["keras"] = f"not measured: {exc}"
         return report
-    engine_median = report["engine"]["median_us"]
-    report["ratios"] = {
-        "keras_eager_over_engine": round(report["keras_eager"]["median_us"] / engine_median, 1),
-        "course_predict_over_engine": round(report["course_predict"]["median_us"] / engine_median, 1),
-    }
+    report["ratios"].update(
+        keras_eager_over_engine=round(report["keras_eager"]["median_us"] / engine_median, 1),
+        course_predict_over_engine=round(report["course_predict"]["median_us"] / engine_median, 1),
+    )
     return report

@@ -70,7 +70,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(json.dumps(report, indent=1))
         return 0
     print(f"model {report['model']} (vocabulary {report['vocab_size']}, n_a {report['n_a']})")
-    for key in ("engine", "keras_eager", "course_predict"):
+    for key in ("engine", "soloist", "soloist_motifs", "keras_eager", "course_predict"):
         if key in report:
             row = report[key]
             print(f"{key:15} median {row['median_us']:9.1f} µs/token   p99 {row['p99_us']:9.1f} µs/token")
