@@ -42,7 +42,8 @@ def cmd_render(args: argparse.Namespace) -> int:
         timeline, bars, landing = ChordTimeline.looped(chart.chorus()), args.bars, None
     bpm = args.bpm or chart.bpm or DEFAULT_BPM
     engine = Engine(args.model, seed=args.seed, temperature=args.temperature, top_p=args.top_p)
-    notes = render(Soloist(engine, seed=args.seed), timeline, bars, bpm, Path(args.output), landing)
+    soloist = Soloist(engine, seed=args.seed, motifs=args.motifs)
+    notes = render(soloist, timeline, bars, bpm, Path(args.output), landing)
     log.info(
         "wrote %s: %d notes over %d bars at %g bpm (model %s)",
         args.output,

@@ -7,6 +7,8 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from jazzd.realize import MOTIF_FOLLOW
+
 
 def positive_int(text: str) -> int:
     value = int(text)
@@ -67,7 +69,8 @@ def channel_number(text: str) -> int:
 
 
 def add_model_options(parser, defaults: bool = True) -> None:
-    """--model, --seed, --temperature, --top-p; without defaults, unset flags leave the config's."""
+    """--model, --seed, --temperature, --top-p, --motifs; without defaults, unset flags leave the
+    config's."""
     parser.add_argument(
         "--model", metavar="M", help="a shipped model's name or an .onnx path (default wjazzd)"
     )
@@ -87,4 +90,11 @@ def add_model_options(parser, defaults: bool = True) -> None:
         default=1.0 if defaults else None,
         metavar="P",
         help="nucleus sampling mass, (0, 1] (1.0)",
+    )
+    parser.add_argument(
+        "--motifs",
+        type=setting("solo.motifs"),
+        default=MOTIF_FOLLOW if defaults else None,
+        metavar="P",
+        help=f"chance a note begins restating one of the line's figures, 0-1 (0: never; {MOTIF_FOLLOW:g})",
     )

@@ -12,12 +12,14 @@ import random
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-from jazzd.engine import Engine
 from jazzd.music.chords import Chord
 from jazzd.music.grammar import BAR_TICKS, DEFAULT_REGISTER, Note, Token, notes_of, realize_pitch
 from jazzd.music.phrases import FIGURE
+
+if TYPE_CHECKING:  # the realizer runs on any engine; importing it would load onnxruntime for the CLI
+    from jazzd.engine import Engine
 
 MOTIF_FOLLOW = 1.0  # the chance a note begins restating a figure: set on the validation solos
 MEMORY = 48  # the notes a soloist remembers

@@ -22,8 +22,8 @@ def test_the_shipped_config_sets_every_key_and_reads():
 def test_flags_win_over_the_file(tmp_path):
     path = tmp_path / "j.toml"
     path.write_text('[midi]\nport = "Synth"\nchannel = 3\n[clock]\nbpm = 90\n[controls]\npanic = -1\n')
-    options = build_options(str(path), {"bpm": 150.0, "channel": None})
-    assert (options.port, options.channel, options.bpm) == ("Synth", 3, 150.0)
+    options = build_options(str(path), {"bpm": 150.0, "channel": None, "motifs": 0.0})
+    assert (options.port, options.channel, options.bpm, options.motifs) == ("Synth", 3, 150.0, 0.0)
     assert options.controls.panic is None and options.controls.density == 72
 
 
@@ -37,6 +37,7 @@ def test_flags_win_over_the_file(tmp_path):
         ("[midi]\nchannel = true", "key 'midi.channel' must be a whole number 1-16, not True"),
         ('[keyboard]\nmode = "duet"', 'key \'keyboard.mode\' must be "solo" or "trade" or "answer"'),
         ("[solo]\nregister = [60, 65]", "key 'solo.register' must be [low, high]"),
+        ("[solo]\nmotifs = 1.5", "key 'solo.motifs' must be a share 0-1 (0: no motif memory), not 1.5"),
         ('[solo]\nchords = "| H7 |"', "key 'solo.chords' must be a progression"),
         ("[midi\nport = 1", "not valid TOML"),
     ],

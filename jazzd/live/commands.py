@@ -25,6 +25,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "temperature": args.temperature,
         "top_p": args.top_p,
+        "motifs": args.motifs,
         "virtual": args.virtual or None,
         "mode": args.mode,
         "midi_log": args.midi_log,

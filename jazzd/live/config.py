@@ -18,6 +18,7 @@ from jazzd.modelfile import load_model_files
 from jazzd.music.charts import Chart, ChartError, find_chart
 from jazzd.music.chords import DEFAULT_PROGRESSION, parse_progression
 from jazzd.music.grammar import DEFAULT_REGISTER
+from jazzd.realize import MOTIF_FOLLOW
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -44,6 +45,7 @@ class PlayOptions:
     seed: int = 0
     temperature: float = 1.0
     top_p: float = 1.0
+    motifs: float = MOTIF_FOLLOW  # the motif memory's chance to begin restating a figure
     virtual: bool = False
     split: int = 60
     mode: str = "solo"
@@ -112,6 +114,7 @@ KEYS: dict[str, Key] = {
     "solo.chords": Key("chords", str, 'a progression like "| Dm7 G7 | Cmaj7 | % |"', _progression),
     "solo.temperature": Key("temperature", (int, float), "a number 0.05-3", _between(0.05, 3)),
     "solo.top_p": Key("top_p", (int, float), "a number above 0, at most 1", lambda v: 0 < v <= 1),
+    "solo.motifs": Key("motifs", (int, float), "a share 0-1 (0: no motif memory)", _between(0, 1)),
     "solo.seed": Key("seed", int, "a whole number", lambda v: v >= 0),
     "solo.register": Key(
         "register",

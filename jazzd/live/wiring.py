@@ -80,7 +80,7 @@ def wire(
     """Every part of a performance over `clock`, sending through `send`; the keyboard feeds the
     performer's turn-taking only when an input is named in `options`."""
     engine = Engine(options.model, seed=options.seed, temperature=options.temperature, top_p=options.top_p)
-    soloist = Soloist(engine, register=options.register, seed=options.seed)
+    soloist = Soloist(engine, register=options.register, seed=options.seed, motifs=options.motifs)
     scheduler = Scheduler(
         clock, send, record_lateness=record_lateness, realtime_priority=options.realtime_priority
     )
