@@ -206,21 +206,21 @@ class Soloist:
         """The motif memory's part in choosing a token starting over `chord`: a note may begin
         restating a figure; the notes after it follow it while they can. Returns the token id
         and the pitch the figure gives it (None: none)."""
-        engine, memory = self.engine, self.memory
-        drawn = engine.vocab.parsed[token_id].type
-        if not memory.follow or drawn == "R":
+        parsed, memory = self.engine.vocab.parsed, self.memory
+        drawn = parsed[token_id]
+        if not memory.follow or drawn.type == "R":
             return token_id, None
         if not memory.plan:
-            memory.begin(engine.vocab.parsed[token_id], chord, self.register)
+            memory.begin(drawn, chord, self.register)
         shares = self._note_shares()
         planned = memory.next_note(chord, self.register) if memory.plan else None
-        if planned is not None and planned[1] != drawn and memory.excess[planned[1]] > BALANCE:
+        if planned is not None and planned[1] != drawn.type and memory.excess[planned[1]] > BALANCE:
             memory.plan, planned = [], None  # the line is ahead of the model in the figure's kind
         if planned is not None:
             memory.last_pitch = planned[0]
-            if planned[1] != drawn:
-                token_id = self._draw_as(planned[1], engine.vocab.parsed[token_id].ticks)
-        memory.count(engine.vocab.parsed[token_id].type, shares)
+            if planned[1] != drawn.type:
+                token_id = self._draw_as(planned[1], drawn.ticks)
+        memory.count(parsed[token_id].type, shares)
         return token_id, None if planned is None else planned[0]
 
     def _draw_as(self, kind: str, ticks: int) -> int:

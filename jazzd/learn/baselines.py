@@ -13,6 +13,7 @@ measured in the same run (never asserted in tests: this shared machine would mak
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -33,27 +34,26 @@ def _summary(seconds: list[float]) -> dict[str, float]:
     }
 
 
-def bench_engine(engine: Engine, tokens: int) -> dict[str, float]:
+def _timed(step: Callable[[], object], tokens: int) -> dict[str, float]:
+    """`step` called `tokens` times, each call timed."""
     times = []
     clock = time.perf_counter
     for _ in range(tokens):
         started = clock()
-        engine.next_token()
+        step()
         times.append(clock() - started)
     return _summary(times)
+
+
+def bench_engine(engine: Engine, tokens: int) -> dict[str, float]:
+    return _timed(engine.next_token, tokens)
 
 
 def bench_soloist(engine: Engine, tokens: int, motifs: float) -> dict[str, float]:
     timeline = ChordTimeline.looped("| Dm7 | G7 | Cmaj7 | A7 |")
     soloist = Soloist(engine, seed=0, motifs=motifs)
     soloist.restart(0, timeline.chord_at(0))
-    times = []
-    clock = time.perf_counter
-    for _ in range(tokens):
-        started = clock()
-        soloist.next_token(timeline.chord_at)
-        times.append(clock() - started)
-    return _summary(times)
+    return _timed(lambda: soloist.next_token(timeline.chord_at), tokens)
 
 
 def bench_keras(vocab_size: int, n_a: int, tokens: int) -> dict[str, dict[str, float]]:
