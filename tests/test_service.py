@@ -249,8 +249,19 @@ def test_a_failing_input_handler_exits_70_with_every_note_ended(rig, caplog):
         raise RuntimeError("knob bug")
 
     player.live.keyboard.actions["density"] = broken
-    threading.Timer(1.0, keys.send, args=(0xB0, 72, 10)).start()
-    assert player.run(Signals()) == EX_SOFTWARE
+    signals, done = Signals(), threading.Event()
+
+    def turn_the_knob():  # a second in (notes sound), then until it is handled: a CC sent before
+        for wait in [1.0] + [0.5] * 40:  # the input is connected, or in an xrun, is lost
+            if done.wait(wait):
+                return
+            keys.send(0xB0, 72, 10)
+        signals._record(signal.SIGTERM, None)  # never handled: end the run, so the test fails
+
+    threading.Thread(target=turn_the_knob, daemon=True).start()
+    code = player.run(signals)
+    done.set()
+    assert code == EX_SOFTWARE
     time.sleep(0.2)
     assert "the input thread failed" in caplog.text and "knob bug" in caplog.text
     assert synth.notes_on() and hanging(e.data for e in synth.received) == set()
