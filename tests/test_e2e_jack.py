@@ -112,9 +112,10 @@ def follow_a_clock(rig, tmp_path, attempt: int):
 
 def test_follows_midi_clock_on_the_masters_grid_and_stop_silences(rig, tmp_path):
     """Judged in frames where they kept pace with the wall clock (away from JACK xruns); a run
-    an xrun storm left with too few onsets to judge is the machine's, and is run again (twice at
-    most)."""
-    for attempt in range(3):
+    an xrun storm left with too few onsets to judge is the machine's, and is run again (four times
+    at most: this VM's storms have lasted half a minute)."""
+    runs = 5
+    for attempt in range(runs):
         xruns_before = len(rig.xruns())
         proc, synth, grid, code = follow_a_clock(rig, tmp_path, attempt)
         judge(proc, synth)
@@ -122,7 +123,7 @@ def test_follows_midi_clock_on_the_masters_grid_and_stop_silences(rig, tmp_path)
         calm = away_from_xruns(ons, rig.xruns()[xruns_before:], rig.rate)
         if len(calm) >= 10:
             break
-    assert len(calm) >= 10, f"JACK xruns left {len(calm)} of {len(ons)} onsets to judge, 3 runs"
+    assert len(calm) >= 10, f"JACK xruns left {len(calm)} of {len(ons)} onsets to judge, {runs} runs"
     offsets = grid_offsets(calm, grid["first"], grid["per_tick"] * 2, rig.rate)
     assert sum(abs(o) <= 0.002 for o in offsets) / len(offsets) >= 0.9, sorted(offsets)
     assert not [f for f in ons if f > grid["stop"] + 0.003 * rig.rate]  # nothing starts after Stop
