@@ -26,6 +26,7 @@ from jazzd.live.keeper import PortKeeper
 from jazzd.live.midilog import MidiLog
 from jazzd.live.perform import count_in
 from jazzd.live.ports import Input, Output, PortLost
+from jazzd.live.scheduler import ALL_NOTES_OFF
 from jazzd.live.service import Signals, notify
 from jazzd.live.wiring import wire
 from jazzd.music.grammar import BEATS_PER_BAR
@@ -71,6 +72,8 @@ class Player:
         self.live = wire(options, self.clock, self._send)
         if self.midi_log is not None:  # otherwise the timing path makes no call for it
             self.live.scheduler.on_sent = self._record
+            if isinstance(self.output, FrameOutput):  # what its writer sends itself as it ends
+                self.output.on_own_messages = lambda messages: [self._record(m, None) for m in messages]
         self.input = (
             Input(options.input, options.midi_api, self._receive, virtual=options.virtual)
             if options.input
@@ -82,10 +85,19 @@ class Player:
         self._timing: threading.Thread | None = None
         self._ping_every = min(PING_SECONDS, int(os.environ.get("WATCHDOG_USEC") or 10**9) / 2e6)
         self._pinged = -PING_SECONDS
+        self.resume_from = None  # a reload during the same tune: the clock the band went on with
         if previous is not None:
             self._take_over(previous)
 
     def _take_over(self, previous: Player) -> None:
+        internal = isinstance(previous.clock, InternalClock) and isinstance(self.clock, InternalClock)
+        tune = (self.options.chart, self.options.choruses)
+        if (
+            previous._timing is not None
+            and internal
+            and tune == (previous.options.chart, previous.options.choruses)
+        ):
+            self.resume_from = previous.clock  # it played: the band goes on, in the same tune
         self.live.chords.take_over(previous.live.chords)
         for action, value in previous.live.keyboard.knobs.items():
             if action != "panic" and action in self.live.keyboard.actions:
@@ -145,11 +157,17 @@ class Player:
 
     def _output_opened(self) -> None:
         """On opening the output: hand messages over as far ahead as it wants them, and silence
-        whatever an earlier run (or a crash) left sounding."""
+        whatever an earlier run (or a crash) left sounding, on every channel jazzd may have used:
+        the solo's, the count-in's, and any this run played on."""
         self.live.scheduler.lead = self.output.lead
-        message = mido.Message("control_change", channel=self.options.channel - 1, control=123, value=0)
-        self._send(message)
-        self._record(message, None)
+        channels = {self.options.channel - 1, *self.live.scheduler.channels}
+        if self.options.count_in_channel:
+            channels.add(self.options.count_in_channel - 1)
+        for channel in sorted(channels):
+            message = mido.Message("control_change", channel=channel, control=ALL_NOTES_OFF, value=0)
+            self._send(message)
+            self._record(message, None)
+        self._status()  # no longer "waiting for output port"
 
     # -- the performance -----------------------------------------------------------------------
 
@@ -176,6 +194,7 @@ class Player:
                 return EX_SOFTWARE
             finally:
                 stop.set()
+                self.live.scheduler.wake()  # the stop is seen now, not when the wait ends
                 self._timing.join(timeout=2.0)
             failed = self._failed()
             if failed:
@@ -201,15 +220,22 @@ class Player:
 
     def _start_internal_clock(self) -> None:
         """Bar 1 a moment from now, after the count-in; the clock out starts with the count-in
-        and stops at the tune's last bar line."""
+        and stops at the tune's last bar line. After a reload during the same tune, the next
+        bar line where the band is — by the clock it went on with — with no count-in."""
         options, scheduler = self.options, self.live.scheduler
-        first = -options.count_in * BEATS_PER_BAR
-        self.clock.start(float(first), at=self.now() + START_LEAD)
+        if self.resume_from is not None:
+            playhead = self.resume_from.beat_at(self.now() + START_LEAD)
+            first = math.ceil(playhead / BEATS_PER_BAR) * BEATS_PER_BAR
+            self.clock.start(float(first), at=self.resume_from.time_of(first))
+            log.info("going on at bar %d", first // BEATS_PER_BAR + 1)
+        else:
+            first = -options.count_in * BEATS_PER_BAR
+            self.clock.start(float(first), at=self.now() + START_LEAD)
         if options.clock_out:  # Start goes out before anything else on the first beat
-            scheduler.start_clock_out(float(first))
+            scheduler.start_clock_out(float(first), resume=self.resume_from is not None)
             if math.isfinite(self.live.performer.end):
                 scheduler.stop_clock_out(self.live.performer.end)
-        if options.count_in and options.count_in_channel:
+        if self.resume_from is None and options.count_in and options.count_in_channel:
             count_in(scheduler, options.count_in, options.count_in_channel - 1, options.count_in_note)
 
     def _failed(self) -> str | None:

@@ -2,28 +2,29 @@
 (jazzd/live/writer.py), which the timing thread feeds `lead` seconds ahead.
 
 The same face as `ports.Output` (open, send, names, close; PortLost when the synth is gone), so
-the player and the port keeper treat both alike. The writer watches its own connection and ends
-when it is gone; `names()` then no longer holds the port, and a send fails: no JACK client of
-jazzd's own is needed to notice.
+the player and the port keeper treat both alike. The writer watches its own connection to the
+synth (and the server) and ends when it is gone; `names()` then no longer holds the port, and a
+send fails: no JACK client of jazzd's own is needed to notice. The other destinations the user
+patched to jazzd's port are told by the writer as it ends, and patched again by the next one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import subprocess
-import sys
 import threading
 import time
+from collections.abc import Callable
 
 import mido
 
-from jazzd.live.ports import CLIENT_NAME, SETTLE_SECONDS, PortLost, PortNotFound, match_port
-from jazzd.live.writer import LOST_PORT as WRITER_LOST_PORT
-from jazzd.live.writer import RECORD
+from jazzd.live.helpers import spawn
+from jazzd.live.ports import CLIENT_NAME, CLOSE_SECONDS, SETTLE_SECONDS, PortLost, PortNotFound, match_port
+from jazzd.live.writer import LOST_PORT, LOST_SERVER, RECORD
 
 MIN_LEAD = 0.003  # seconds; and never less than three JACK periods (the writer's cycle must see it)
-CLOSE_SECONDS = 2.0
 LOST_WAIT_SECONDS = 0.2  # a writer whose pipe broke has just ended: its exit code says why
 
 
@@ -37,23 +38,22 @@ class FrameOutput:
         self.virtual = virtual
         self.name: str | None = None
         self.lead = 0.0  # set on opening, from the server's period
+        self.patches: list[str] = []  # the user's other destinations, kept across reconnects
+        self.on_own_messages: Callable[[list[mido.Message]], None] | None = None  # the writer's silence
         self._writer: subprocess.Popen | None = None
         self._lock = threading.Lock()  # the scheduler sends while the main thread reconnects
 
     def open(self, names: list[str]) -> str:
         name = self.wanted if self.virtual else match_port(self.wanted, names, "output")
-        target = ["--virtual", name] if self.virtual else [name]
-        writer = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "jazzd.live.writer",
-                str(self.realtime_priority),
-                f"{CLIENT_NAME}-out",
-                *target,
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
+        settings = {
+            "priority": self.realtime_priority,
+            "client": f"{CLIENT_NAME}-out",
+            "target": name,
+            "virtual": name if self.virtual else None,
+            "patches": self.patches,
+        }
+        writer = spawn(
+            "jazzd.live.writer", json.dumps(settings), stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
         answer = writer.stdout.readline().decode(errors="replace").split()
         if answer[:1] != ["ok"]:
@@ -87,15 +87,18 @@ class FrameOutput:
             except (OSError, ValueError) as exc:
                 with contextlib.suppress(subprocess.TimeoutExpired):  # it is on its way out
                     self._writer.wait(timeout=LOST_WAIT_SECONDS)
-                if self._writer.returncode == WRITER_LOST_PORT:
+                if self._writer.returncode == LOST_PORT:
                     raise PortLost(f"output port {self.name!r} vanished") from exc
+                if self._writer.returncode == LOST_SERVER:
+                    raise PortLost("the JACK server shut down") from exc
                 code = self._writer.returncode
                 raise PortLost(
                     f"output port {self.name!r} failed: {exc} (its writer ended with {code})"
                 ) from exc
 
     def close(self) -> None:
-        """The writer writes what it holds (the last All Notes Off), then leaves the graph."""
+        """The writer writes what it holds (the last All Notes Off) and what it still has
+        sounding, tells the user's other patches, then leaves the graph."""
         with self._lock:
             writer, self._writer = self._writer, None
         if writer is None:
@@ -107,3 +110,9 @@ class FrameOutput:
         except subprocess.TimeoutExpired:
             writer.kill()
             writer.wait()
+        for line in writer.stdout.read().decode(errors="replace").splitlines():
+            kind, _, rest = line.partition(" ")
+            if kind == "patches":
+                self.patches = json.loads(rest)
+            elif kind == "silenced" and self.on_own_messages is not None:
+                self.on_own_messages([mido.Message.from_bytes(bytes.fromhex(m)) for m in rest.split()])

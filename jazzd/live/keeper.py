@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 
 from jazzd.live.jackout import FrameOutput
-from jazzd.live.ports import Input, Output, PortLister, PortNotFound
+from jazzd.live.ports import Input, MidiUnavailable, Output, PortLister, PortNotFound
 from jazzd.live.service import notify
 
 log = logging.getLogger(__name__)
@@ -35,18 +35,22 @@ class PortKeeper:
         self.output_lost = threading.Event()  # set by a failed send or by `watch`: reconnect
 
     def open(self, port: Output | FrameOutput | Input, what: str) -> bool:
-        """Open a port, waiting for it to appear; False if the performance ended first."""
+        """Open a port, waiting for it to appear — and for the MIDI system itself, should its
+        server be gone (JACK restarted); one line for each reason waited for. False if the
+        performance ended first."""
         names_of = self.lister.inputs if isinstance(port, Input) else self.lister.outputs
-        waiting = False
+        waiting_for: type | None = None
         while True:
             try:
                 log.info("%s port: %s", what, port.open(names_of()))
                 return True
-            except PortNotFound as exc:
-                if not waiting:
+            except (PortNotFound, MidiUnavailable) as exc:
+                if isinstance(exc, MidiUnavailable):
+                    self.lister.close()  # its clients died with the server: new ones next time
+                if type(exc) is not waiting_for:
                     log.warning("waiting: %s", exc)
                     notify(f"STATUS=waiting for {what} port {port.wanted!r}")
-                    waiting = True
+                    waiting_for = type(exc)
             if self.wait(RETRY_SECONDS):
                 return False
 
@@ -84,7 +88,7 @@ class PortKeeper:
             self.input.close()
             on_input_lost()
         if not self.input.is_open:
-            with contextlib.suppress(PortNotFound):
+            with contextlib.suppress(PortNotFound, MidiUnavailable):
                 log.info("input port back: %s", self.input.open(self.lister.inputs()))
                 self.lister.close()
 

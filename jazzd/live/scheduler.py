@@ -33,6 +33,7 @@ WAIT_SECONDS = 0.02  # longest sleep: a followed clock may speed up meanwhile; `
 LATE_LIMIT = 0.020  # a note-on later than this is skipped
 ALL_NOTES_OFF = 123
 TICKS_PER_QUARTER = 24  # MIDI clock
+SONG_POSITIONS = 16384  # Song Position Pointer: 14 bits of 16ths (a whole number of bars)
 CLOCK_TICK = mido.Message("clock")
 
 
@@ -110,12 +111,14 @@ class Scheduler:
     def message(self, beat: float, message: mido.Message) -> None:
         self._push(Event(beat, next(self._seq), "message", message=message))
 
-    def start_clock_out(self, beat: float) -> None:
-        """MIDI clock out from `beat`: Song Position Pointer (the top), Start, then 24 ticks a
-        beat, sent like notes — and unlike notes kept through a flush: the drum machine following
-        keeps time while jazzd pauses or is panicked."""
-        self.message(beat, mido.Message("songpos", pos=0))
-        self.message(beat, mido.Message("start"))
+    def start_clock_out(self, beat: float, resume: bool = False) -> None:
+        """MIDI clock out from `beat`: Song Position Pointer (the top), Start — or, resuming,
+        the position of `beat` (in 16ths, within what the pointer can say) and Continue — then
+        24 ticks a beat, sent like notes and unlike notes kept through a flush: the drum machine
+        following keeps time while jazzd pauses or is panicked."""
+        position = round(beat * 4) % SONG_POSITIONS if resume else 0
+        self.message(beat, mido.Message("songpos", pos=position))
+        self.message(beat, mido.Message("continue" if resume else "start"))
         with self._lock:
             self._ticks, self._ticks_until = (beat, 0), math.inf
 
@@ -160,6 +163,10 @@ class Scheduler:
         """Ask the scheduler thread to silence everything (safe from any thread)."""
         self._flushed.clear()
         self._flush_requested.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """End the thread's wait now (a stop set, a flush asked for)."""
         self._wake.set()
 
     def wait_flushed(self, timeout: float) -> bool:

@@ -8,10 +8,18 @@ few milliseconds ahead with its due time, and the process callback writes it at 
 process: the callback needs Python's GIL every period, which it gets at once only where nothing
 else runs (the same reason the input reader and the test rig are processes of their own).
 
-Records on stdin: float64 due time on `time.perf_counter` (CLOCK_MONOTONIC, as in jazzd; NaN: as
-soon as possible), uint8 length, the bytes. The writer answers one line on stdout — `ok RATE
-PERIOD` once connected, or `error …` — and ends by itself (exit 3) when its connection is gone
-(the synth vanished): that is how the player learns it.
+It never leaves a note sounding: it ignores INT, TERM and HUP (helpers.py) and ends when the
+player closes its pipe or dies; it knows every note it wrote, and on any end — after what it was
+handed, or at once when the synth or the server went away — it writes the note-offs still
+missing and All Notes Off on each channel it used, then closes the port.
+
+Settings: one JSON argument (priority, client, target or virtual port name, patches: the other
+destinations the user had patched, connected again). Records on stdin: float64 due time on
+`time.perf_counter` (CLOCK_MONOTONIC, as in jazzd; NaN: as soon as possible), uint8 length, the
+bytes. The writer answers one line on stdout — `ok RATE PERIOD` once connected, or `error …` —
+and, as it ends, `silenced HEX…` (the messages it wrote itself) and `patches [JSON list]`. It
+ends by itself when the connection to its target is gone (exit 3: the synth vanished) or the
+JACK server shut down (exit 4): that is how the player learns it. Only the target's connection counts: the user's other patches may come and go.
 """
 
 from __future__ import annotations
@@ -19,28 +27,84 @@ from __future__ import annotations
 import contextlib
 import heapq
 import itertools
+import json
 import math
 import os
 import queue
-import signal
 import struct
 import sys
 import threading
 import time
+from collections.abc import Callable
+
+from jazzd.live.helpers import ignore_stop_signals
 
 RECORD = struct.Struct("<dB")
-WATCH_SECONDS = 0.25  # how often the connection is checked
+WATCH_SECONDS = 0.05  # how often the main thread looks for the end
 MAX_INCOMING = 256  # messages taken from the queue per cycle: bounded work in the callback
-LOST_PORT = 3  # the exit code when the connection is gone
+DRAIN_SECONDS = 0.2  # on the player's end: what it handed over is written up to this long
+SILENCE_SECONDS = 0.2  # the longest the last note-offs wait for a cycle to write them
+LOST_PORT = 3  # the exit code when the connection to the target is gone
+LOST_SERVER = 4  # ... when the JACK server shut down
+FRAME_WRAP = 2**32  # JACK's frame counter is 32 bits: it wraps every 24.9 h at 48 kHz
+NOTE_OFF, NOTE_ON, CONTROL_CHANGE = 0x80, 0x90, 0xB0
+ALL_SOUND_OFF, ALL_NOTES_OFF = 120, 123
+
+
+class FramePosition:
+    """JACK's 32-bit frame counter unwrapped into a position that never wraps: read it at least
+    once every 2^31 frames (12 h at 48 kHz; the callback reads it every period)."""
+
+    def __init__(self) -> None:
+        self._raw: int | None = None
+        self._base = 0
+
+    def __call__(self, raw: int) -> int:
+        if self._raw is not None and raw < self._raw - FRAME_WRAP // 2:
+            self._base += FRAME_WRAP
+        self._raw = raw
+        return self._base + raw
+
+
+class SoundingNotes:
+    """The notes a port has sounding and the channels it used, from the bytes written to it."""
+
+    def __init__(self) -> None:
+        self.notes: set[tuple[int, int]] = set()  # (channel, note)
+        self.channels: set[int] = set()
+
+    def wrote(self, data: bytes) -> None:
+        if len(data) < 3 or data[0] >= 0xF0:
+            return
+        kind, channel = data[0] & 0xF0, data[0] & 0x0F
+        if kind == NOTE_ON and data[2]:
+            self.notes.add((channel, data[1]))
+        elif kind in (NOTE_ON, NOTE_OFF):
+            self.notes.discard((channel, data[1]))
+        elif kind == CONTROL_CHANGE and data[1] in (ALL_SOUND_OFF, ALL_NOTES_OFF):
+            self.notes = {n for n in self.notes if n[0] != channel}
+        else:
+            return
+        self.channels.add(channel)
+
+    def silence(self) -> list[bytes]:
+        """A note-off for each sounding note, then All Notes Off on each channel used."""
+        offs = [bytes((NOTE_OFF | ch, note, 0)) for ch, note in sorted(self.notes)]
+        return offs + [bytes((CONTROL_CHANGE | ch, ALL_NOTES_OFF, 0)) for ch in sorted(self.channels)]
 
 
 def write_due(
-    port, heap: list[tuple[int, int, bytes]], start: int, frames: int, full: type[Exception]
+    port,
+    heap: list[tuple[int, int, bytes]],
+    start: int,
+    frames: int,
+    full: type[Exception],
+    wrote: Callable[[bytes], None] | None = None,
 ) -> int:
     """Write the events of `heap` ((frame, seq, bytes)) that fall before the end of the cycle
-    starting at frame `start`, each at its offset (a late one at the cycle's start); `full` (the
-    buffer is full) leaves the rest for the next cycle. Returns how many were late. The cycle of
-    both this writer and the measuring rig."""
+    starting at frame `start`, each at its offset (a late one at the cycle's start), telling
+    `wrote` of each; `full` (the buffer is full) leaves the rest for the next cycle. Returns how
+    many were late. The cycle of both this writer and the measuring rig."""
     late = 0
     while heap and heap[0][0] < start + frames:
         frame, _, data = heap[0]
@@ -50,27 +114,52 @@ def write_due(
             break
         heapq.heappop(heap)
         late += frame < start
+        if wrote is not None:
+            wrote(data)
     return late
 
 
 class Writer:
-    def __init__(self, client_name: str, target: str | None, port_name: str):
+    def __init__(
+        self,
+        client_name: str,
+        target: str | None,
+        port_name: str,
+        patches: tuple[str, ...] = (),
+        now: Callable[[], float] = time.perf_counter,
+    ):
         import jack
 
         self.jack = jack
+        self.now = now
         self.client = jack.Client(client_name, no_start_server=True)
         self.port = self.client.midi_outports.register(port_name)
         self.rate = self.client.samplerate
+        self.target = target
+        self.patches: set[str] = set()  # every port ours is connected to, the target included
         self.incoming: queue.SimpleQueue = queue.SimpleQueue()
+        self.sounding = SoundingNotes()
+        self.position = FramePosition()
         self._heap: list[tuple[int, int, bytes]] = []
         self._seq = itertools.count()
         self._last = 0  # the frame given to the last message
-        self.lost = threading.Event()  # our connection went away
+        self._closing = False  # set by `finish`: the callback writes only the silence
+        self._final: list[bytes] | None = None  # ... the silence still to write
+        self.silenced: list[bytes] = []  # ... and what of it was written
+        self.lost = threading.Event()  # the connection to the target went away
+        self.server_gone = threading.Event()  # the JACK server shut down
         self.client.set_process_callback(self._process)
         self.client.set_port_connect_callback(self._connection_changed)
+        self.client.set_shutdown_callback(lambda status, reason: self.server_gone.set())
         self.client.activate()
-        if target is not None:
-            self.client.connect(self.port, target)
+        for each in (target, *patches):
+            if each is None:
+                continue
+            try:
+                self.client.connect(self.port, each)
+            except self.jack.JackError:
+                if each == target:
+                    raise  # a patch that is gone is simply not restored
 
     def frame_of(self, due: float, start: int, now: float) -> int:
         """The frame for a perf_counter time (a few ms ahead), from this cycle's first frame and
@@ -84,15 +173,31 @@ class Writer:
         return self._last
 
     def _process(self, frames: int) -> None:
-        now, start = time.perf_counter(), self.client.last_frame_time
+        now, start = self.now(), self.position(self.client.last_frame_time)
         self.port.clear_buffer()
+        if self._closing:
+            self._write_final()
+            return
         for _ in range(MAX_INCOMING):
             try:
                 due, data = self.incoming.get_nowait()
             except queue.Empty:
                 break
             heapq.heappush(self._heap, (self.frame_of(due, start, now), next(self._seq), data))
-        write_due(self.port, self._heap, start, frames, self.jack.JackErrorCode)
+        write_due(self.port, self._heap, start, frames, self.jack.JackErrorCode, self.sounding.wrote)
+
+    def _write_final(self) -> None:
+        """Closing: nothing queued is written any more, only the silence (what fits this cycle)."""
+        if self._final is None:
+            self._heap.clear()
+            self._final = self.sounding.silence()
+        while self._final:
+            try:
+                self.port.write_midi_event(0, self._final[0])
+            except self.jack.JackErrorCode:
+                return
+            self.silenced.append(self._final.pop(0))
+            self.sounding.wrote(self.silenced[-1])
 
     def read(self, pipe, priority: int) -> None:
         """Records from the player until it closes the pipe; at the timing thread's real-time
@@ -107,49 +212,78 @@ class Writer:
             self.incoming.put((due, pipe.read(size)))
 
     def _connection_changed(self, a, b, connect: bool) -> None:
-        """JACK's notification: a connection of ours ended (the synth's port went away). Asking
-        for the port's connections from a thread of ours instead was seen to crash libjack
-        while the graph changed."""
-        if not connect and self.port.name in (a.name, b.name):
+        """JACK's notification of a connection made or broken. Only the target's going away is
+        the synth leaving; the others are the user's patches, kept to be restored on a
+        reconnect. Asking for the port's connections from a thread of ours instead was seen to
+        crash libjack while the graph changed."""
+        if self.port.name not in (a.name, b.name):
+            return
+        other = b.name if a.name == self.port.name else a.name
+        if connect:
+            self.patches.add(other)
+            return
+        self.patches.discard(other)
+        if other == self.target:
             self.lost.set()
 
-    def close(self, drain: float) -> None:
+    def finish(self, drain: float) -> None:
+        """Write what was handed over (up to `drain` seconds), then the silence, then leave the
+        graph. With the server gone nothing can be written: the process simply ends."""
+        if self.server_gone.is_set():
+            return
         deadline = time.perf_counter() + drain
         while (self._heap or not self.incoming.empty()) and time.perf_counter() < deadline:
             time.sleep(0.005)
+        self._closing = True
+        deadline = time.perf_counter() + SILENCE_SECONDS
+        while (self._final is None or self._final) and time.perf_counter() < deadline:
+            time.sleep(0.002)
         time.sleep(2 * self.client.blocksize / self.rate)  # the last cycle goes out
         self.client.deactivate()
         self.client.close()
 
+    def user_patches(self) -> list[str]:
+        return sorted(self.patches - {self.target})
+
 
 def main(argv: list[str]) -> int:
-    """jazzd.live.writer PRIORITY CLIENT TARGET|--virtual NAME: connect, answer, write until
-    stdin ends."""
-    priority, client_name, target = int(argv[0]), argv[1], argv[2]
-    virtual = target == "--virtual"
+    """jazzd.live.writer SETTINGS_JSON: connect, answer, write until stdin ends."""
+    ignore_stop_signals()
+    settings = json.loads(argv[0])
+    virtual = settings.get("virtual")
     out = sys.stdout
     try:
-        writer = Writer(client_name, None if virtual else target, argv[3] if virtual else "out")
+        writer = Writer(
+            settings["client"],
+            None if virtual else settings["target"],
+            virtual or "out",
+            tuple(settings.get("patches", ())),
+        )
     except Exception as exc:
         out.write(f"error {exc}\n")
         out.flush()
         return 1
-    stopped = threading.Event()
-    signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
+    ended = threading.Event()
     reading = threading.Thread(
-        target=lambda: (writer.read(sys.stdin.buffer, priority), stopped.set()), daemon=True
+        target=lambda: (writer.read(sys.stdin.buffer, settings.get("priority", 0)), ended.set()),
+        daemon=True,
     )
     reading.start()
     out.write(f"ok {writer.rate} {writer.client.blocksize}\n")
     out.flush()
-    code, parent = 0, os.getppid()
-    while not stopped.wait(WATCH_SECONDS):
-        if os.getppid() != parent:
+    code = 0
+    while not ended.wait(WATCH_SECONDS):
+        if writer.server_gone.is_set():
+            code = LOST_SERVER
             break
         if writer.lost.is_set():
             code = LOST_PORT  # the synth's port vanished: the player sees this writer end
             break
-    writer.close(drain=0.0 if code else 0.2)
+    writer.finish(drain=0.0 if code else DRAIN_SECONDS)
+    with contextlib.suppress(OSError):  # the player is gone: no one to tell
+        out.write(f"silenced {' '.join(data.hex() for data in writer.silenced)}\n")
+        out.write(f"patches {json.dumps(writer.user_patches())}\n")
+        out.flush()
     return code
 
 
