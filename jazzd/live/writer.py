@@ -19,7 +19,8 @@ destinations the user had patched, connected again). Records on stdin: float64 d
 bytes. The writer answers one line on stdout — `ok RATE PERIOD` once connected, or `error …` —
 and, as it ends, `silenced HEX…` (the messages it wrote itself) and `patches [JSON list]`. It
 ends by itself when the connection to its target is gone (exit 3: the synth vanished) or the
-JACK server shut down (exit 4): that is how the player learns it. Only the target's connection counts: the user's other patches may come and go.
+JACK server shut down (exit 4): that is how the player learns it. Only the target's connection
+counts: the user's other patches may come and go.
 """
 
 from __future__ import annotations

@@ -296,7 +296,9 @@ class Logged:
 
 
 class Jazzd(subprocess.Popen):
-    """`jazzd` run as a real process with --midi-log; its log lines are read by a thread."""
+    """`jazzd` run as a real process with --midi-log; its log lines are read by a thread. It
+    leads a process group of its own, with its helper processes: a signal to the group reaches
+    them all at once, as a terminal's Ctrl-C and systemd's stop do."""
 
     def __init__(self, *args: str, log_dir: Path, env: dict | None = None):
         self.midi_log = Path(log_dir) / f"midi-{time.monotonic_ns()}.jsonl"
@@ -305,6 +307,7 @@ class Jazzd(subprocess.Popen):
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,
         )
         self.log: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
@@ -330,12 +333,26 @@ class Jazzd(subprocess.Popen):
                 return line
         raise TimeoutError(f"jazzd never logged {text!r}: {''.join(self.log)}")
 
-    def stop(self, signum: int = signal.SIGTERM) -> tuple[int, float]:
-        """Signal jazzd; returns (exit code, seconds it took to exit)."""
+    def stop(self, signum: int = signal.SIGTERM, group: bool = False) -> tuple[int, float]:
+        """Signal jazzd (`group`: and every process it started, at once); returns (exit code,
+        seconds it took to exit)."""
         sent = time.perf_counter()
-        self.send_signal(signum)
+        if group:
+            os.killpg(self.pid, signum)
+        else:
+            self.send_signal(signum)
         code = self.wait(timeout=10)
         return code, time.perf_counter() - sent
+
+    def group(self) -> list[int]:
+        """The pids of the processes in jazzd's group (its helpers, and itself while alive)."""
+        pids = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError, IndexError):
+                    if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[2]) == self.pid:
+                        pids.append(int(entry.name))
+        return sorted(pids)
 
     def logged(self, direction: str = "out", port: str | None = None) -> list[Logged]:
         """What jazzd says it sent ("out") or received ("in"), in order, on `port` (any)."""
