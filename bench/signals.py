@@ -4,15 +4,17 @@ random moments (reloads landing on reloads included), judged at the rig (jazzd/m
   python bench/signals.py --signals 1000
 
 Each run starts jazzd with a keyboard, maybe stops it with the start/stop switch (CC 74), sends
-a few HUPs, then TERM or INT. It counts: runs that did not exit 0 within 5 s of the stop (hangs),
-notes left sounding at the receiver, and runs where a pause set before the HUPs did not hold
-(notes after it). Prints JSON.
+a few HUPs, then TERM or INT — every signal to jazzd's whole process group (its reader and
+writer too), as systemd's stop and a terminal's Ctrl-C send them. It counts: runs that did not
+exit 0 within 5 s of the stop (hangs), notes left sounding at the receiver, runs that printed a
+traceback, and runs where a pause set before the HUPs did not hold (notes after it). Prints JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import signal
 import tempfile
@@ -37,12 +39,12 @@ def one_run(rig: Rig, log_dir: Path, rng: random.Random, hups: int) -> dict:
             time.sleep(0.2)
         paused_at = time.perf_counter()
         for _ in range(hups):
-            proc.send_signal(signal.SIGHUP)
+            os.killpg(proc.pid, signal.SIGHUP)
             time.sleep(rng.uniform(0.0, 0.6))  # sometimes mid-reload
         stop = rng.choice([signal.SIGTERM, signal.SIGINT])
         hung = False
         try:
-            code, took = proc.stop(stop)
+            code, took = proc.stop(stop, group=True)
         except Exception:  # subprocess.TimeoutExpired: a hang
             hung, code, took = True, None, None
             proc.kill()
@@ -56,6 +58,7 @@ def one_run(rig: Rig, log_dir: Path, rng: random.Random, hups: int) -> dict:
             "seconds_to_exit": took,
             "hanging": sorted(hanging(e.data for e in synth.received)),
             "paused": paused,
+            "traceback": "Traceback" in "".join(proc.log),
             "log_if_failed": "" if code == 0 else "".join(proc.log[-12:]),
             "pause_broken": paused and bool(notes),
         }
@@ -87,6 +90,7 @@ def main() -> None:
                 "hangs": sum(r["hung"] for r in runs),
                 "exit_codes": sorted({r["exit"] for r in runs}, key=str),
                 "runs_with_notes_left_sounding": sum(bool(r["hanging"]) for r in runs),
+                "runs_with_a_traceback": sum(r["traceback"] for r in runs),
                 "paused_runs": sum(r["paused"] for r in runs),
                 "pauses_broken_by_a_reload": sum(r["pause_broken"] for r in runs),
                 "seconds_to_exit_max": round(max(exits), 3) if exits else None,

@@ -124,7 +124,7 @@ def test_signals_at_random_moments(rig, tmp_path):
             proc.wait_for("output port")
             tried += 1
         time.sleep(rng.uniform(0.05, 0.9))
-        code, took = proc.stop(rng.choice([signal.SIGTERM, signal.SIGINT]))
+        code, took = proc.stop(rng.choice([signal.SIGTERM, signal.SIGINT]), group=rng.random() < 0.5)
         tried += 1
         assert code == 0 and took < 1.0
         time.sleep(0.1)

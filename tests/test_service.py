@@ -61,6 +61,7 @@ def test_unit_essentials():
         "DynamicUser=yes",
         "PrivateNetwork=yes",
         "ExecReload=/bin/kill -HUP $MAINPID",
+        "KillMode=mixed",
     ):
         assert line in text
 

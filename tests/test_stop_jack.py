@@ -6,6 +6,7 @@ import os
 import random
 import signal
 import subprocess
+import threading
 import time
 
 import jack
@@ -217,3 +218,36 @@ def test_all_notes_off_on_opening_reaches_every_channel_jazzd_may_have_used(rig,
         proc.stop()
     first = [e.data for e in synth.received[:2]]
     assert first == [[CC | 2, ALL_NOTES_OFF, 0], [CC | 9, ALL_NOTES_OFF, 0]]  # the solo's, the count-in's
+
+
+def test_a_flood_never_blocks_jack_on_the_readers_console(rig):
+    """rtmidi prints a line from JACK's real-time thread for each message its full queue drops.
+    Here the reader's stderr is a pipe nobody reads, and its stdout is not read during a
+    50,000-message flood (a stalled player): the graph keeps running, and the reader counts the
+    drops and says so in one line once it can."""
+    keys = rig.keys("console-keys")
+    reader = spawn(
+        "jazzd.live.reader",
+        "jack",
+        keys.port,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout.readline() == b"ok\n"
+    xruns = len(rig.xruns())
+    first = rig.frame() + rig.rate
+    keys.schedule([(first + i * rig.rate // 10_000, [0x90, 60 + i % 24, 64]) for i in range(50_000)])
+    time.sleep(max(0.0, (first - rig.frame()) / rig.rate) + 6.0)
+    xruns = len(rig.xruns()) - xruns
+    forwarded = []
+    threading.Thread(target=lambda: forwarded.append(reader.stdout.read()), daemon=True).start()
+    time.sleep(2.0)  # the reader catches up and reports
+    reader.stdin.close()
+    assert reader.wait(timeout=5) == 0
+    said = reader.stderr.read().decode()
+    assert xruns < 100, xruns  # (a blocked callback: one xrun a period, thousands)
+    lines = [line for line in said.splitlines() if "dropped" in line]
+    assert len(lines) >= 1 and "queue limit" not in said, said[-2000:]
+    dropped = sum(int(line.split("reader: ")[1].split()[0]) for line in lines)
+    assert 0 < dropped < 50_000 and len(forwarded[0]) > 0
