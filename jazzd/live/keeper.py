@@ -34,10 +34,10 @@ class PortKeeper:
         self.lister = PortLister(api)
         self.output_lost = threading.Event()  # set by a failed send or by `watch`: reconnect
 
-    def open(self, port: Output | FrameOutput | Input, what: str) -> bool:
-        """Open a port, waiting for it to appear — and for the MIDI system itself, should its
-        server be gone (JACK restarted); one line for each reason waited for. False if the
-        performance ended first."""
+    def open(self, port: Output | FrameOutput | Input, what: str, server_may_return: bool = False) -> bool:
+        """Open a port, waiting for it to appear — and, with `server_may_return` (it was there
+        when jazzd started: the JACK server restarted), for the MIDI system itself; one line for
+        each reason waited for. False if the performance ended first."""
         names_of = self.lister.inputs if isinstance(port, Input) else self.lister.outputs
         waiting_for: type | None = None
         while True:
@@ -46,6 +46,8 @@ class PortKeeper:
                 return True
             except (PortNotFound, MidiUnavailable) as exc:
                 if isinstance(exc, MidiUnavailable):
+                    if not server_may_return:
+                        raise
                     self.lister.close()  # its clients died with the server: new ones next time
                 if type(exc) is not waiting_for:
                     log.warning("waiting: %s", exc)
@@ -69,7 +71,7 @@ class PortKeeper:
         come back, then `on_output` and play on."""
         silence()
         self.output.close()
-        if self.open(self.output, "output"):
+        if self.open(self.output, "output", server_may_return=True):
             self.lister.close()
             on_output()
             self.output_lost.clear()
