@@ -205,7 +205,7 @@ def test_start_without_stop_and_song_position_while_running_relocate():
     follower.on_message("songpos", 2.2, song_position=16)  # while running: to beat 4
     follower.on_message("clock", 2.25)
     assert follower.position == 4.0 and follower.beat_at(2.75) == pytest.approx(5.0, abs=0.01)
-    assert events == ["start", "start", "position"]
+    assert events == ["start", "running", "start", "running", "position", "running"]
 
 
 def test_a_second_start_before_any_tick_stands_for_the_first_tick():
@@ -221,3 +221,19 @@ def test_a_second_start_before_any_tick_stands_for_the_first_tick():
     follower.on_message("start", 2.0)  # a real Start after ticks: back to beat 0
     follower.on_message("clock", 2.0)
     assert follower.position == 0.0 and follower.doubled_starts == 1
+
+
+def test_the_first_tick_after_start_is_the_first_beat_with_no_pre_roll():
+    """A master that sends no clock while stopped (most drum machines): the first tick after its
+    Start sets the line running on beat 0 at once, with a guessed tempo the next ticks correct —
+    not a tick later, when a first note on beat 0 would be too late to play."""
+    events = []
+    follower = MidiClockFollower(now=lambda: 1.0, on_change=events.append)
+    follower.on_message("start", 0.999)
+    follower.on_message("clock", 1.0)
+    assert follower.running and follower.time_of(0.0) == 1.0 and events == ["start", "running"]
+    period = 60 / 100 / 24
+    for i in range(1, 25):
+        follower.on_message("clock", 1.0 + i * period)
+    assert follower.tempo == pytest.approx(100) and follower.time_of(1.0) == pytest.approx(1.0 + 24 * period)
+    assert events == ["start", "running"]

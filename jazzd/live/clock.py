@@ -30,6 +30,7 @@ CHANGE_FRACTION = 0.25  # ... off: their mean this far (as a fraction) from the 
 OUTLIER_PERIODS = 0.5  # a tick this far off the settled line is not fitted
 LOSS_PERIODS = 4  # no tick for this many periods (and at least LOSS_MIN_SECONDS): clock lost
 LOSS_MIN_SECONDS = 0.08
+FIRST_PERIOD = 60 / 120 / MIDI_TICKS_PER_BEAT  # the period guessed from a session's first tick alone
 
 
 class Clock:
@@ -126,7 +127,8 @@ class MidiClockFollower(Clock):
         self, now: Callable[[], float] = time.perf_counter, on_change: Callable[[str], None] | None = None
     ):
         self.now = now
-        self.on_change = on_change or (lambda event: None)  # "start", "stop", "continue", "position"
+        # "start", "stop", "continue", "position", "running" (a session's first tick)
+        self.on_change = on_change or (lambda event: None)
         self._lock = threading.Lock()
         self._ticks: deque[tuple[int, float]] = deque(maxlen=FIT_TICKS)
         self._errors: deque[float] = deque(maxlen=JUMP_TICKS)  # last ticks' distance from the fit, in periods
@@ -149,7 +151,7 @@ class MidiClockFollower(Clock):
         event = None
         with self._lock:
             if kind == "clock":
-                self._tick(t)
+                event = "running" if self._tick(t) else None
             elif kind == "start" and self._just_started:
                 # a Start right after a Start, no tick between: a link that turned the first tick
                 # into a copy of the Start (seen over JACK); it stands where tick 0 was
@@ -184,7 +186,8 @@ class MidiClockFollower(Clock):
         self._placed.clear()
         self._deficit = 0
 
-    def _tick(self, t: float) -> None:
+    def _tick(self, t: float) -> bool:
+        """Take a tick; True if it is the one that set a session running (its first)."""
         previous, self._last_time = self._last_time, t
         interval = None if previous is None else t - previous
         if interval is not None:
@@ -192,15 +195,16 @@ class MidiClockFollower(Clock):
         if not self._running:
             if len(self._intervals) >= 2:  # a master clocking while stopped: its period, as a hint
                 self._hint = sorted(self._intervals)[len(self._intervals) // 2]
-            return
+            return False
         self._just_started = False
+        began = self._fit is None
         position = self._place(t, interval)
         if position is None:
-            return
+            return False
         self._position = position
         self._placed.append(position)
         if self._deficit:
-            return  # placed for now; its place on the line is decided by the next tick
+            return False  # placed for now; its place on the line is decided by the next tick
         if self._fit is not None and self._ticks:
             period, origin = self._fit
             error = (t - (origin + period * position)) / period
@@ -208,9 +212,10 @@ class MidiClockFollower(Clock):
             if self._tempo_jumped(period):
                 self._restart_fit()
             elif abs(error) > OUTLIER_PERIODS and len(self._ticks) >= SETTLED_TICKS:
-                return  # a late tick (a burst, or one after a loss): not on the line
+                return False  # a late tick (a burst, or one after a loss): not on the line
         self._ticks.append((position, t))
         self._fit = self._fitted()
+        return began and self._fit is not None
 
     def _place(self, t: float, interval: float | None) -> int | None:
         """The position of a tick arriving at `t`; None for a doubled tick.
@@ -280,7 +285,8 @@ class MidiClockFollower(Clock):
         n = len(self._ticks)
         if n < 2:
             period = self._fit[0] if self._fit is not None else self._hint
-            if n == 1 and period is not None:  # keep the tempo, move the line to this tick
+            if n == 1:  # keep the tempo (or guess one: the first beat is now), move the line to this tick
+                period = period or FIRST_PERIOD
                 position, t = self._ticks[0]
                 return period, t - period * position
             return None

@@ -19,13 +19,14 @@ from collections.abc import Callable
 import mido
 
 from jazzd.errors import JazzdError
+from jazzd.live.alsaout import QueueOutput
 from jazzd.live.clock import InternalClock, MidiClockFollower
 from jazzd.live.config import PlayOptions
 from jazzd.live.jackout import FrameOutput
 from jazzd.live.keeper import PortKeeper
 from jazzd.live.midilog import MidiLog
 from jazzd.live.perform import count_in
-from jazzd.live.ports import Input, Output, PortLost
+from jazzd.live.ports import Input, PortLost
 from jazzd.live.scheduler import ALL_NOTES_OFF
 from jazzd.live.service import Signals, notify
 from jazzd.live.wiring import wire
@@ -63,13 +64,14 @@ class Player:
         self.output = (
             FrameOutput(options.port, virtual=options.virtual, realtime_priority=options.realtime_priority)
             if options.midi_api == "jack"
-            else Output(options.port, options.midi_api, virtual=options.virtual)
+            else QueueOutput(options.port, virtual=options.virtual)
         )
         if previous is not None:  # one log for the whole run of jazzd
             self.midi_log = previous.midi_log
         else:
             self.midi_log = MidiLog(options.midi_log) if options.midi_log else None
         self.live = wire(options, self.clock, self._send)
+        self.live.scheduler.drop_pending = getattr(self.output, "drop_pending", None)
         if self.midi_log is not None:  # otherwise the timing path makes no call for it
             self.live.scheduler.on_sent = self._record
             if isinstance(self.output, FrameOutput):  # what its writer sends itself as it ends
@@ -80,6 +82,7 @@ class Player:
             else None
         )
         self.ports: PortKeeper | None = None  # while running
+        self.signals: Signals | None = None  # ... and what the main thread waits on
         self.ended = False  # the tune's last chorus was played
         self._clock_was_lost = False
         self._timing: threading.Thread | None = None
@@ -118,6 +121,11 @@ class Player:
     def _clock_changed(self, event: str) -> None:
         if event in ("stop", "start", "position"):
             self.live.scheduler.request_flush()
+        if event == "running":  # the session's first tick: its first beat is now, play it now
+            if self.signals is not None:
+                self.signals.wake()
+            self.live.scheduler.wake()
+            return
         log.info("MIDI clock: %s", event)
 
     def _send(self, message: mido.Message, due: float | None = None) -> None:
@@ -173,6 +181,7 @@ class Player:
 
     def run(self, signals: Signals) -> int:
         """Play until a signal comes (0), or until the timing thread dies (EX_SOFTWARE)."""
+        self.signals = signals
         self.ports = PortKeeper(
             self.output, self.input, self.options.midi_api, lambda seconds: self._wait(signals, seconds)
         )

@@ -13,11 +13,14 @@ import logging
 import threading
 from collections.abc import Callable
 
+from jazzd.live.alsaout import QueueOutput
 from jazzd.live.jackout import FrameOutput
 from jazzd.live.ports import Input, MidiUnavailable, Output, PortLister, PortNotFound
 from jazzd.live.service import notify
 
 log = logging.getLogger(__name__)
+
+AnyOutput = Output | FrameOutput | QueueOutput
 
 RETRY_SECONDS = 0.5  # how often a missing port is looked for
 
@@ -26,7 +29,11 @@ class PortKeeper:
     """`wait(seconds)` sleeps and returns True once the performance must end."""
 
     def __init__(
-        self, output: Output | FrameOutput, input: Input | None, api: str, wait: Callable[[float], bool]
+        self,
+        output: Output | FrameOutput | QueueOutput,
+        input: Input | None,
+        api: str,
+        wait: Callable[[float], bool],
     ):
         self.output = output
         self.input = input
@@ -34,7 +41,7 @@ class PortKeeper:
         self.lister = PortLister(api)
         self.output_lost = threading.Event()  # set by a failed send or by `watch`: reconnect
 
-    def open(self, port: Output | FrameOutput | Input, what: str, server_may_return: bool = False) -> bool:
+    def open(self, port: AnyOutput | Input, what: str, server_may_return: bool = False) -> bool:
         """Open a port, waiting for it to appear — and, with `server_may_return` (it was there
         when jazzd started: the JACK server restarted), for the MIDI system itself; one line for
         each reason waited for. False if the performance ended first."""

@@ -93,6 +93,7 @@ class Scheduler:
         self._ticks_until = math.inf  # ... the beat where it stops (Stop is sent there)
         self.lead = 0.0  # seconds ahead of its deadline a message is handed over (a timestamped output)
         self._handed_until = -math.inf  # the latest deadline handed over so far
+        self.drop_pending: Callable[[], None] | None = None  # an output that can take back what it queued
 
     # -- queueing (any thread) -----------------------------------------------------------------
 
@@ -274,10 +275,14 @@ class Scheduler:
 
     def flush(self) -> None:
         """Silence everything: drop what is pending, note-off for each sounding note, then All
-        Notes Off (CC 123) on every channel used — after whatever was handed over ahead."""
+        Notes Off (CC 123) on every channel used — after whatever was handed over ahead, or at
+        once where the output took back the note-ons it had queued."""
         with self._lock:
             self._heap.clear()
             sounding, self._sounding = self._sounding, {}
+        if self.drop_pending is not None:  # what was handed over ahead is taken back: silence now
+            self.drop_pending()
+            self._handed_until = -math.inf
         for channel, note in sounding:
             self._safe_send("note_off", channel=channel, note=note)
         for channel in sorted(self.channels):

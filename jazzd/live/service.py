@@ -75,6 +75,11 @@ class Signals:
         taken, self._taken = self._received[self._taken : end], end
         return taken
 
+    def wake(self) -> None:
+        """End the main thread's `wait` now (from another thread), with no signal pending."""
+        with contextlib.suppress(BlockingIOError):  # full: it is being woken anyway
+            self._wakeup_write.send(b"\0")
+
     def wait(self, seconds: float) -> bool:
         """Sleep up to `seconds`, less if a signal comes; True if one is pending."""
         if not self.pending():

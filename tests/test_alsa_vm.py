@@ -1,0 +1,197 @@
+"""The Pi's own path: jazzd over the real ALSA sequencer, in a VM with a stock Debian kernel (this
+host's kernel has no sequencer), judged by a C receiver that does nothing else. Timing there is
+QEMU's emulation, not a Pi's: every timing figure is held against the floor — the C sender to the
+C receiver — measured in the same boot under the same load.
+
+A marked run of its own (minutes: the image is built once, then each boot takes ~30 s):
+    .venv/bin/python -m pytest -m alsavm -s
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import mido
+import pytest
+from alsavmrig import heard, logged, run_vm, sent_by_seqsend, summary
+
+from jazzd.measure.rig import ALL_NOTES_OFF, CC, hanging, is_note_on, match
+from jazzd.music.chords import parse_chord
+
+pytestmark = pytest.mark.alsavm
+
+BPM = 200
+BEAT = 60 / BPM
+
+
+def notes_script(count: int = 100) -> str:
+    """seqsend's script: eighth notes at 200 bpm, as jazzd plays them."""
+    lines = []
+    for i in range(count):
+        at = 0.5 + i * BEAT / 2
+        lines += [f"{at:.6f} on 1 {60 + i % 12} 100", f"{at + BEAT / 4:.6f} off 1 {60 + i % 12} 0"]
+    return "\n".join(lines) + "\n"
+
+
+def chords_script() -> str:
+    """C7 held from the start, F#7 four seconds in (below the split: chords)."""
+    lines = []
+    for at, notes in ((0.0, (48, 52, 55, 58)), (4.0, (42, 46, 49, 52))):
+        lines += [f"{at} on 1 {n} 80" for n in notes] + [f"{at + 0.3} off 1 {n} 0" for n in notes]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="module")
+def played(tmp_path_factory) -> Path:
+    """One boot: tests/alsavm/play.sh, both cores busy."""
+    run = tmp_path_factory.mktemp("alsavm-play")
+    (run / "notes.txt").write_text(notes_script())
+    (run / "chords.txt").write_text(chords_script())
+    (run / "short.toml").write_text("title = 'Short'\ntempo = 200\n[sections]\nA = '| C7 | Dm7 G7 |'\n")
+    console = run_vm("play.sh", run)
+    assert (run / "play.done").exists(), console[-4000:]
+    return run
+
+
+def record(run: Path, name: str, figures: dict) -> None:
+    """Keep a figure with the run (figures.json in its folder) and print it (-s shows it)."""
+    path = run / "figures.json"
+    kept = json.loads(path.read_text()) if path.exists() else {}
+    kept[name] = figures
+    path.write_text(json.dumps(kept, indent=1) + "\n")
+    print(name, json.dumps(figures))
+
+
+def onset_errors(run: Path, name: str) -> list[float]:
+    """Arrival minus due of jazzd's note-ons, message by message (matched on their bytes)."""
+    sent = [e for e in logged(run / f"{name}.jsonl") if e["dir"] == "out"]
+    arrived = heard(run / f"{name}.recv")
+    pairs = match([e["data"] for e in sent], [a.data for a in arrived])
+    assert len(pairs) == len(sent), f"{len(sent) - len(pairs)} of {len(sent)} messages did not arrive"
+    return [arrived[j].t - sent[i]["due"] for i, j in pairs if sent[i]["due"] and is_note_on(sent[i]["data"])]
+
+
+def test_notes_on_jazzds_own_clock_arrive_as_the_kernel_times_them(played):
+    floor_sent = sent_by_seqsend(played / "floor.send", "on")
+    floor_heard = [h.t for h in heard(played / "floor.recv") if is_note_on(h.data)]
+    floor = summary([a - s for s, a in zip(floor_sent, floor_heard, strict=True)])
+    jazzd = summary(onset_errors(played, "play"))
+    lines = (played / "play.usage").read_text().split("\n")
+    ticks0, t0 = int(lines[0].split()[0]), float(lines[1])
+    (ticks1, rss1), t1 = map(int, lines[2].split()), float(lines[3])
+    usage = {"cpu_percent_of_a_core": round((ticks1 - ticks0) / (t1 - t0), 1), "rss_mb": rss1 // 1024}
+    record(
+        played, "internal clock, 200 bpm, both cores busy", {"floor": floor, "jazzd": jazzd, "tree": usage}
+    )
+    assert (played / "play.exit").read_text().strip() == "0"
+    arrived = [h.data for h in heard(played / "play.recv")]
+    assert arrived[0] == [CC, ALL_NOTES_OFF, 0] and hanging(arrived) == set()
+    assert jazzd["n"] > 60
+    assert jazzd["p50_ms"] <= floor["p50_ms"] + 0.3
+    assert jazzd["p99_ms"] <= 1.5 * floor["p99_ms"]
+
+
+def tick_jitter(ticks: list[float]) -> list[float]:
+    period = BEAT / 24
+    return [abs(b - a - period) for a, b in itertools.pairwise(ticks)]
+
+
+def test_the_clock_out_ticks_as_evenly_as_the_floor(played):
+    floor = summary(tick_jitter([h.t for h in heard(played / "cfloor.recv") if h.data == [0xF8]]))
+    arrived = heard(played / "tune.recv")
+    ticks = [h.t for h in arrived if h.data == [0xF8]]
+    jazzd = summary(tick_jitter(ticks))
+    record(
+        played, "clock out, 200 bpm, both cores busy (tick interval jitter)", {"floor": floor, "jazzd": jazzd}
+    )
+    assert (played / "tune.exit").read_text().strip() == "0"
+    kinds = [h.data[0] for h in arrived if h.data[0] != CC and h.data[0] & 0xF0 != CC]
+    assert kinds[:2] == [0xF2, 0xFA] and kinds[-1] == 0xFC  # Song Position, Start ... Stop
+    assert len(ticks) == (1 + 4) * 4 * 24  # a bar of count-in and two choruses of two bars
+    assert sum(1 for h in arrived if h.data[0] == 0x99 and is_note_on(h.data)) == 4
+    assert hanging(h.data for h in arrived) == set()
+    assert jazzd["p50_ms"] <= floor["p50_ms"] + 0.3
+    assert jazzd["p99_ms"] <= 1.5 * floor["p99_ms"]
+
+
+@pytest.fixture(scope="module")
+def rendered_first_beat(tmp_path_factory) -> float:
+    """Where `jazzd render` puts the line's first note (same model, seed, tempo, progression)."""
+    out = tmp_path_factory.mktemp("render") / "solo.mid"
+    subprocess.run(
+        [sys.executable, "-m", "jazzd", "render", "--bars", "2", "--bpm", str(BPM), "--model", "seed-metheny",
+         "--seed", "3", "-o", str(out)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    midi = mido.MidiFile(out)
+    at = 0
+    for message in midi.tracks[1]:
+        at += message.time
+        if message.type == "note_on" and message.velocity:
+            return at / midi.ticks_per_beat
+    raise AssertionError("the rendered line has no note")
+
+
+@pytest.mark.parametrize(("name", "share"), [("follow", 0.99), ("preroll", 0.99), ("drops", 0.95)])
+def test_a_followed_midi_clock_puts_notes_on_the_masters_grid_from_the_first_beat(
+    played, rendered_first_beat, name, share
+):
+    ticks = sent_by_seqsend(played / f"{name}.send", "clock") + sent_by_seqsend(
+        played / f"{name}.send", "drop"
+    )
+    first = min(ticks)
+    onsets = [h.t for h in heard(played / f"{name}.recv") if is_note_on(h.data)]
+    offsets = []
+    for t in onsets:
+        beats = (t - first) / BEAT
+        offsets.append(min(abs(beats - round(beats * k) / k) for k in (4, 3)) * BEAT)  # 16ths, triplets
+    within = sum(o <= 0.002 for o in offsets) / len(offsets)
+    first_beat = (onsets[0] - first) / BEAT
+    record(
+        played,
+        f"MIDI clock followed ({name})",
+        {
+            "onsets": len(onsets),
+            "within_2ms": round(within, 4),
+            "offset": summary(offsets),
+            "first_note_beat": round(first_beat, 3),
+        },
+    )
+    assert (played / f"{name}.exit").read_text().strip() == "0"
+    assert len(onsets) > 40 and within >= share
+    assert abs(first_beat - rendered_first_beat) < 0.05, (first_beat, rendered_first_beat)  # not a beat late
+    assert hanging(h.data for h in heard(played / f"{name}.recv")) == set()
+
+
+def test_the_keyboards_chord_reaches_the_line(played):
+    change = sent_by_seqsend(played / "keys.send", "on")[4]  # the first key of F#7
+    arrived = heard(played / "keys.recv")
+    after = [h.data[1] for h in arrived if is_note_on(h.data) and h.t > change + BEAT]
+    before = [h.data[1] for h in arrived if is_note_on(h.data) and h.t < change]
+    fs7, c7 = parse_chord("F#7"), parse_chord("C7")
+
+    def in_scale(chord, pitches):
+        return sum(chord.note_type(p) in "CS" for p in pitches) / max(1, len(pitches))
+
+    assert len(before) >= 5 and len(after) >= 5
+    assert in_scale(fs7, after) > in_scale(c7, after) + 0.2
+    assert in_scale(c7, before) > in_scale(fs7, before) + 0.2
+    assert hanging(h.data for h in arrived) == set()
+
+
+def test_an_unplugged_synth_gets_all_notes_off_first_when_it_is_back(played):
+    delays = []
+    for i in (1, 2, 3):
+        plugged = int((played / f"plug.{i}.at").read_text()) / 1e9
+        arrived = heard(played / f"plug.{i}.recv")
+        assert arrived and arrived[0].data == [CC, ALL_NOTES_OFF, 0], arrived[:3]
+        assert sum(is_note_on(h.data) for h in arrived) > 3
+        delays.append(arrived[0].t - plugged)
+    record(played, "synth replugged (seconds to All Notes Off)", {"delays": [round(d, 3) for d in delays]})
+    assert max(delays) < 2.0
+    assert (played / "plug.exit").read_text().strip() == "0"
+    assert hanging(h.data for h in heard(played / "plug.3.recv")) == set()
