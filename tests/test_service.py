@@ -211,6 +211,7 @@ def test_a_dying_timing_thread_exits_70_with_every_note_ended(rig):
 
     player.live.soloist.realize = failing
     assert player.run(Signals()) == EX_SOFTWARE
+    player.close_ports()
     time.sleep(0.2)
     assert len(synth.notes_on()) >= 8 and hanging(e.data for e in synth.received) == set()
 
@@ -261,6 +262,7 @@ def test_a_failing_input_handler_exits_70_with_every_note_ended(rig, caplog):
 
     threading.Thread(target=turn_the_knob, daemon=True).start()
     code = player.run(signals)
+    player.close_ports()
     done.set()
     assert code == EX_SOFTWARE
     time.sleep(0.2)

@@ -200,6 +200,7 @@ def test_a_reload_mid_tune_goes_on_in_the_form(rig, tmp_path):
     assert code == 0
     bar = int(line.split("going on at bar")[1].split()[0])
     assert bar >= 6, line
+    assert any("(kept open)" in entry for entry in proc.log)  # the same port: no reconnect
     arrived = [e.data for e in synth.received]
     assert sum(1 for d in arrived if d[0] == 0x99 and is_note_on(d)) == 4  # one count-in only
     positions = [d for d in arrived if d[0] == 0xF2]

@@ -61,11 +61,14 @@ class Player:
             self.clock = MidiClockFollower(now=self.now, on_change=self._clock_changed)
         else:
             self.clock = InternalClock(options.bpm, now=self.now)
-        self.output = (
-            FrameOutput(options.port, virtual=options.virtual, realtime_priority=options.realtime_priority)
-            if options.midi_api == "jack"
-            else QueueOutput(options.port, virtual=options.virtual)
-        )
+        if previous is not None and _same_port(previous.options, options, "port") and previous.output.is_open:
+            self.output = previous.output  # a reload keeps an unchanged port open: no gap, no reconnect
+        elif options.midi_api == "jack":
+            self.output = FrameOutput(
+                options.port, virtual=options.virtual, realtime_priority=options.realtime_priority
+            )
+        else:
+            self.output = QueueOutput(options.port, virtual=options.virtual)
         if previous is not None:  # one log for the whole run of jazzd
             self.midi_log = previous.midi_log
         else:
@@ -76,11 +79,12 @@ class Player:
             self.live.scheduler.on_sent = self._record
             if isinstance(self.output, FrameOutput):  # what its writer sends itself as it ends
                 self.output.on_own_messages = lambda messages: [self._record(m, None) for m in messages]
-        self.input = (
-            Input(options.input, options.midi_api, self._receive, virtual=options.virtual)
-            if options.input
-            else None
-        )
+        self.input: Input | None = None
+        if previous is not None and _same_port(previous.options, options, "input") and previous.input:
+            self.input = previous.input
+            self.input.handler = self._receive
+        elif options.input:
+            self.input = Input(options.input, options.midi_api, self._receive, virtual=options.virtual)
         self.ports: PortKeeper | None = None  # while running
         self.signals: Signals | None = None  # ... and what the main thread waits on
         self.ended = False  # the tune's last chorus was played
@@ -223,9 +227,17 @@ class Player:
                 self.live.keyboard.ignored,
                 self.input.garbage if self.input else 0,
             )
-            self.ports.close()
             if self.midi_log is not None:
                 self.midi_log.write()
+
+    def close_ports(self, keep: tuple = ()) -> None:
+        """Close the ports, but those a reloaded performance took over (`keep`)."""
+        if self.ports is None:
+            return
+        for port in (self.input, self.output):
+            if port is not None and port not in keep:
+                port.close()
+        self.ports.lister.close()
 
     def _start_internal_clock(self) -> None:
         """Bar 1 a moment from now, after the count-in; the clock out starts with the count-in
@@ -336,7 +348,11 @@ def _perform(player: Player, signals: Signals, load_options: Callable[[], PlayOp
             len(player.live.engine.vocab),
             player.live.engine.files.n_a,
         )
-        code = player.run(signals)
+        try:
+            code = player.run(signals)
+        except BaseException:
+            player.close_ports()
+            raise
         stops = [s for s in signals.take() if s in Signals.STOP]
         if player.ended and not stops:
             log.info("the tune is over: %d choruses played", player.options.choruses)
@@ -344,14 +360,27 @@ def _perform(player: Player, signals: Signals, load_options: Callable[[], PlayOp
             if stops:
                 log.info("stopping on %s", signal.Signals(stops[0]).name)
             notify("STOPPING=1")
+            player.close_ports()
             return code
         notify("RELOADING=1")
+        previous = player
         try:
-            player = Player(load_options(), previous=player)
+            player = Player(load_options(), previous=previous)
             log.info("configuration reloaded")
         except JazzdError as exc:
             log.error("configuration not reloaded, playing on with the old one: %s", exc)
-            player = Player(player.options, previous=player)
+            player = Player(previous.options, previous=previous)
+        previous.close_ports(keep=(player.output, player.input))
+
+
+def _same_port(old: PlayOptions, new: PlayOptions, which: str) -> bool:
+    """The output ("port") or input ("input") a reload may keep open: named and opened alike."""
+    same = (getattr(old, which), old.midi_api, old.virtual) == (
+        getattr(new, which),
+        new.midi_api,
+        new.virtual,
+    )
+    return same and (which != "port" or old.realtime_priority == new.realtime_priority)
 
 
 def _same_clock_input(old: PlayOptions, new: PlayOptions) -> bool:

@@ -45,6 +45,9 @@ class PortKeeper:
         """Open a port, waiting for it to appear — and, with `server_may_return` (it was there
         when jazzd started: the JACK server restarted), for the MIDI system itself; one line for
         each reason waited for. False if the performance ended first."""
+        if port.is_open:  # kept open across a reload
+            log.info("%s port: %s (kept open)", what, port.name)
+            return True
         names_of = self.lister.inputs if isinstance(port, Input) else self.lister.outputs
         waiting_for: type | None = None
         while True:
@@ -100,9 +103,3 @@ class PortKeeper:
             with contextlib.suppress(PortNotFound, MidiUnavailable):
                 log.info("input port back: %s", self.input.open(self.lister.inputs()))
                 self.lister.close()
-
-    def close(self) -> None:
-        if self.input is not None:
-            self.input.close()
-        self.output.close()
-        self.lister.close()
