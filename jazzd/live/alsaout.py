@@ -29,7 +29,8 @@ from jazzd.live.ports import CLIENT_NAME, PortLost, PortNotFound, match_port
 QUEUE_HZ = 4000  # the queue timer's tick: 0.25 ms
 LEAD_SECONDS = 0.010  # how far ahead the timing thread hands a message over
 RESYNC_SECONDS = 1.0  # how often the queue's clock is read against ours
-SAMPLES = 16  # readings per mapping (the queue's clock moves by ticks: the least lag wins)
+SAMPLES = 16  # readings per mapping: the one read in the shortest time is kept ...
+BRACKET_SECONDS = 50e-6  # ... if that short: a busy machine's readings keep the mapping they had
 
 
 def alsa_name(client_name: str, port_name: str, client: int, port: int) -> str:
@@ -52,6 +53,7 @@ class QueueOutput:
         self._offset = 0.0  # perf_counter minus the queue's time
         self._synced = -RESYNC_SECONDS
         self._last_due = 0.0  # the latest time a queued message is due
+        self._last_at = 0.0  # ... and its time on the queue: later ones never go before it
         self._lock = threading.Lock()  # the scheduler sends while the main thread reconnects
 
     def open(self, names: list[str]) -> str:
@@ -100,16 +102,18 @@ class QueueOutput:
         return [alsa_name(p.client_name, p.name, p.client_id, p.port_id) for p in ports]
 
     def _sync(self) -> None:
-        """The offset of perf_counter from the queue's clock: the queue's time moves only at its
-        ticks, so a reading lags by up to a tick; the reading with the least lag is kept."""
-        best = None
+        """The offset of perf_counter from the queue's clock (the kernel reads the queue's time
+        as of now): from the reading that took the least time, if it was quick enough."""
+        readings = []
         for _ in range(SAMPLES):
             before = time.perf_counter()
             real = self._queue.get_status().real_time
             after = time.perf_counter()
-            offset = (before + after) / 2 - (real.seconds + real.nanoseconds * 1e-9)
-            best = offset if best is None else min(best, offset)
-        self._offset, self._synced = best, time.perf_counter()
+            readings.append((after - before, (before + after) / 2 - (real.seconds + real.nanoseconds * 1e-9)))
+        took, offset = min(readings)
+        if took <= BRACKET_SECONDS or self._synced < 0:
+            self._offset = offset
+        self._synced = time.perf_counter()
 
     def send(self, message: mido.Message, due: float | None = None) -> None:
         """Queued for `due` (a perf_counter time), or sent at once (None)."""
@@ -119,17 +123,17 @@ class QueueOutput:
             if self._client is None:
                 raise PortLost(f"output port {self.wanted!r} is not open")
             try:
-                if due is None:
-                    self._client.event_output_direct(MidiBytesEvent(message.bytes()), port=self._port)
-                    return
-                if time.perf_counter() - self._synced > RESYNC_SECONDS:
-                    self._sync()
-                at = max(due - self._offset, 0.0)
-                seconds = int(at)
-                event = MidiBytesEvent(message.bytes(), time=RealTime(seconds, int((at - seconds) * 1e9)))
-                self._client.event_output(event, queue=self._queue, port=self._port)
+                if due is None:  # direct (alsa-midi buffers it too: drained below)
+                    self._client.event_output(MidiBytesEvent(message.bytes()), port=self._port)
+                else:
+                    if time.perf_counter() - self._synced > RESYNC_SECONDS:
+                        self._sync()
+                    at = self._last_at = max(due - self._offset, self._last_at)  # in order, always
+                    seconds = int(at)
+                    event = MidiBytesEvent(message.bytes(), time=RealTime(seconds, int((at - seconds) * 1e9)))
+                    self._client.event_output(event, queue=self._queue, port=self._port)
+                    self._last_due = max(self._last_due, due)
                 self._client.drain_output()
-                self._last_due = max(self._last_due, due)
             except ALSAError as exc:
                 raise PortLost(f"output port {self.name!r} failed: {exc}") from exc
 

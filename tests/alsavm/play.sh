@@ -63,9 +63,9 @@ follow follow
 follow preroll -P 2
 follow drops -x 0.01 -X 7
 
-# 5. keyboard chords: C7 held, then F#7
+# 5. keyboard chords: C7 held, then F#7 (the motif memory off: the path is judged here, not it)
 recv keys
-setsid "${JAZZD[@]}" --port keys --input keys-kb --bpm 200 --chords "| C7 |" --midi-log /host/keys.jsonl \
+setsid "${JAZZD[@]}" --port keys --input keys-kb --bpm 200 --chords "| C7 |" --motifs 0 --midi-log /host/keys.jsonl \
     2> /host/keys.err & J=$!
 seqsend -n keys-kb -W -w 3 -r 10 -e /host/chords.txt -T 8 -o /host/keys.send
 stop_group $J keys; sleep 0.3; kill $RECV

@@ -30,7 +30,7 @@ case "${ACCEL:-tcg}" in
     *) ACCEL=(-accel tcg,thread=multi,tb-size=512 -cpu max) ;;
 esac
 start=$(date +%s.%N)
-qemu-system-x86_64 "${ACCEL[@]}" -m 2G -smp 2 -display none -no-user-config -nodefaults \
+timeout "$TIMEOUT" qemu-system-x86_64 "${ACCEL[@]}" -m 2G -smp 2 -display none -no-user-config -nodefaults \
     -kernel "$D/vmlinuz" -initrd "$D/initrd.img" \
     -append "root=/dev/vda rw console=ttyS0 quiet loglevel=3 systemd.show_status=false panic=10" \
     -drive file="$D/image.ext4",if=virtio,format=raw,snapshot=on \
@@ -40,10 +40,8 @@ qemu-system-x86_64 "${ACCEL[@]}" -m 2G -smp 2 -display none -no-user-config -nod
 qpid=$!
 tail -n +1 -f --pid=$qpid "$RUN_DIR/out.log" &
 tpid=$!
-( sleep "$TIMEOUT"; if kill -0 $qpid 2>/dev/null; then echo "run.sh: timeout after ${TIMEOUT}s, killing the VM" >&2; kill $qpid; fi ) &
-wpid=$!
-wait $qpid; qrc=$?
-kill $wpid 2>/dev/null; wait $tpid 2>/dev/null
+wait $qpid; qrc=$?  # 124: the VM was killed at the timeout
+wait $tpid 2>/dev/null
 end=$(date +%s.%N)
 [ -s "$RUN_DIR/qemu.err" ] && { echo "--- qemu stderr:"; cat "$RUN_DIR/qemu.err"; }
 last=$(ls "$RUN_DIR"/rc.* 2>/dev/null | sort -t. -k2 -n | tail -1)
