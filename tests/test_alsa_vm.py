@@ -202,3 +202,70 @@ def test_an_unplugged_synth_gets_all_notes_off_first_when_it_is_back(played):
     assert max(delays) < 2.0
     assert (played / "plug.exit").read_text().strip() == "0"
     assert hanging(h.data for h in heard(played / "plug.3.recv")) == set()
+
+
+SERVICE_CONFIG = """
+[midi]
+port = "svc-synth"
+api = "alsa"
+[clock]
+bpm = 200
+[solo]
+model = "seed-metheny"
+[tune]
+name = "rhythm-changes"
+"""
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory) -> Path:
+    """Three boots of tests/alsavm/service.sh: the shipped unit under the VM's own systemd."""
+    if os.environ.get("ALSAVM_SERVED"):
+        return Path(os.environ["ALSAVM_SERVED"])
+    run = tmp_path_factory.mktemp("alsavm-service")
+    (run / "jazzd.toml").write_text(SERVICE_CONFIG)
+    console = run_vm("service.sh", run)
+    assert (run / "service.done").exists(), console[-4000:]
+    return run
+
+
+def shown(run: Path, name: str) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in (run / name).read_text().splitlines() if "=" in line)
+
+
+def test_the_unit_starts_feeds_its_watchdog_reloads_mid_tune_and_stops_silent(served):
+    minute, reloaded, stopped = (
+        shown(served, f) for f in ("after-a-minute.txt", "after-reload.txt", "after-stop.txt")
+    )
+    record(served, "systemd in the VM", {"security": (served / "security.txt").read_text().strip()})
+    assert float((served / "security.txt").read_text().split(":")[1].split()[0]) <= 2.0
+    assert minute["ActiveState"] == "active" and minute["NRestarts"] == "0"
+    assert minute["StatusText"].startswith("playing at 200 bpm on svc-synth")
+    assert reloaded["MainPID"] == minute["MainPID"] and reloaded["StatusText"].startswith(
+        "playing at 180 bpm"
+    )
+    journal = (served / "boot1-journal.txt").read_text()
+    assert "going on at bar" in journal and "(kept open)" in journal
+    assert "atchdog" not in journal and "Traceback" not in journal, journal[-3000:]
+    assert stopped["Result"] == "success" and stopped["ActiveState"] == "inactive"
+    arrived = [h.data for h in heard(served / "run.recv")]
+    assert arrived[0] == [CC, ALL_NOTES_OFF, 0] and arrived[-1][1:] == [ALL_NOTES_OFF, 0]
+    assert sum(is_note_on(d) for d in arrived) > 100 and hanging(arrived) == set()
+    restarted = [h.data for h in heard(served / "restart.recv")]
+    assert shown(served, "after-restart.txt")["Result"] == "success"
+    assert sum(is_note_on(d) for d in restarted) > 20 and hanging(restarted) == set()
+
+
+def test_a_boot_without_the_synth_then_without_any_sound_module_still_plays(served):
+    waiting, playing = shown(served, "boot2-waiting.txt"), shown(served, "boot2-playing.txt")
+    assert waiting["ActiveState"] == "active" and "waiting for output port" in waiting["StatusText"]
+    assert playing["StatusText"].startswith("playing at") and playing["NRestarts"] == "0"
+    plugged = int((served / "boot2-plugged.at").read_text()) / 1e9
+    arrived = heard(served / "boot2.recv")
+    assert arrived[0].data == [CC, ALL_NOTES_OFF, 0] and arrived[0].t - plugged < 2.0
+    assert hanging(h.data for h in arrived) == set()
+    assert (served / "boot3-lsmod.txt").read_text().startswith("snd_seq ")  # loaded by the unit's file
+    third = shown(served, "boot3-playing.txt")
+    assert third["StatusText"].startswith("playing at") and third["NRestarts"] == "0"
+    notes = [h.data for h in heard(served / "boot3.recv")]
+    assert sum(is_note_on(d) for d in notes) > 10 and hanging(notes) == set()
