@@ -335,3 +335,33 @@ def test_a_count_in_clicks_every_beat_before_bar_one_with_the_downbeats_accented
     assert [t for t, *_ in clicks] == pytest.approx([0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5], abs=0.002)
     assert {(c, n) for _, c, n, _ in clicks} == {(9, 37)} and len(clicks) == 8
     assert [v for *_, v in clicks] == [110, 80, 80, 80] * 2 and port.balance() == {}
+
+
+def test_a_followed_clocks_first_tick_plays_the_first_beat_prepared_while_waiting():
+    """A drum machine's Start and its first tick come together: the line's first notes are
+    chosen while jazzd waits, so the first tick only hands them over and beat 1 sounds on it
+    — the same notes the internal clock plays from beat 1 (a fresh line at the first tick was
+    too slow on the emulated ALSA machine: its first note came a beat late)."""
+    from jazzd.live.clock import MidiClockFollower
+
+    t = [5.0]
+    follower = MidiClockFollower(now=lambda: t[0])
+    options = PlayOptions(port="synth", model="seed-metheny", seed=3)
+    port = Recorder(follower)
+    followed = wire(options, follower, port.send)
+    followed.performer.step(t[0])  # stopped: the line is prepared, nothing is sent
+    assert followed.scheduler.pending() == 0 and followed.performer._held
+    follower.on_message("start", 5.0)
+    follower.on_message("clock", 5.001)
+    t[0] = 5.001
+    followed.performer.step(t[0])
+    followed.scheduler.service(t[0])
+    first = [m for when, m in port.sent if m.type == "note_on"]
+    assert first and port.sent[0][0] == 5.001  # beat 1, at the tick
+
+    internal = ManualClock(bpm=120)
+    reference = Recorder(internal)
+    line = wire(options, internal, reference.send)
+    line.performer.step(internal.now())
+    line.scheduler.service(internal.now())
+    assert [m.note for _, m in reference.sent if m.type == "note_on"][:1] == [first[0].note]

@@ -82,8 +82,9 @@ class QueueOutput:
         except (ALSAError, ValueError, IndexError) as exc:
             client.close()
             raise PortNotFound(f"output port {self.wanted!r} could not be opened ({exc})") from exc
-        with self._lock:
+        with self._lock:  # a new queue: its clock starts again
             self._client, self._port, self._queue, self.name = client, port, queue, name
+            self._synced, self._last_at, self._last_due = -RESYNC_SECONDS, 0.0, 0.0
             self._sync()
         return name
 
@@ -111,7 +112,7 @@ class QueueOutput:
             after = time.perf_counter()
             readings.append((after - before, (before + after) / 2 - (real.seconds + real.nanoseconds * 1e-9)))
         took, offset = min(readings)
-        if took <= BRACKET_SECONDS or self._synced < 0:
+        if took <= BRACKET_SECONDS or self._synced < 0:  # the first mapping of a queue is kept anyway
             self._offset = offset
         self._synced = time.perf_counter()
 

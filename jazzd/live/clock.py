@@ -58,6 +58,11 @@ class Clock:
         """Where the current session began (a Start, a Continue, a Song Position)."""
         raise NotImplementedError
 
+    @property
+    def next_start(self) -> float | None:
+        """Where a session that has not begun will most likely begin (None: none awaited)."""
+        return None
+
 
 class InternalClock(Clock):
     """A steady tempo from a start time; `set_tempo` keeps the beat position continuous."""
@@ -325,6 +330,14 @@ class MidiClockFollower(Clock):
     @property
     def start_beat(self) -> float:
         return self._start_position / MIDI_TICKS_PER_BEAT
+
+    @property
+    def next_start(self) -> float | None:
+        """Not running: the next session most likely begins where a Start or Song Position put
+        it (beat 0 after a Stop: a drum machine's Start is the common case)."""
+        if self.running:
+            return None
+        return self.start_beat if self._running and self._fit is None else 0.0
 
     @property
     def position(self) -> float:

@@ -81,6 +81,8 @@ class Performer:
         self.landing = math.inf if form is None or form.landing is None else form.landing / TICKS_PER_BEAT
         self.landed = False
         self._dice = random.Random(seed + 1)
+        self._held: list[tuple] | None = None  # notes of a line prepared before its session began ...
+        self._held_from = self._held_next = 0.0  # ... the beat it begins and where generation goes on
 
     # -- turns ---------------------------------------------------------------------------------
 
@@ -201,11 +203,13 @@ class Performer:
         clock = self.scheduler.clock
         if not clock.running:
             self.next_beat = None
+            if clock.next_start is not None and self._held is None:
+                self._prepare(clock.next_start)
             return
         playhead = clock.beat_at(now)
         fresh = self.next_beat is None
         if fresh:  # a new session (a start, a Start, a Continue): a fresh line
-            self._start_line(self._first_beat(now, playhead))
+            self._begin(self._first_beat(now, playhead))
         elif self.landed:  # the tune is over: nothing more until a new session
             return
         self._listen(playhead)
@@ -213,6 +217,35 @@ class Performer:
             # behind (after a stop or a stall), or far ahead (the clock jumped back: Start, Song
             # Position): go on from the playhead
             self._move_to(math.ceil(playhead * TICKS_PER_BEAT) / TICKS_PER_BEAT)
+        self._generate(playhead)
+
+    def _prepare(self, beat: float) -> None:
+        """Before a followed clock starts: the line's first notes, chosen now and held, so that
+        the session's first tick (its first beat) has only to hand them over — choosing them then
+        came too late for the first beat (a note skipped, the line entering a beat late)."""
+        self._start_line(beat)
+        self._held = []
+        self._generate(beat)
+        self._held_from, self._held_next, self.next_beat = beat, self.next_beat, None
+
+    def _begin(self, beat: float) -> None:
+        """A session begins at `beat`: the notes held for it, or a fresh line."""
+        held, self._held = self._held, None
+        if held is None or beat != self._held_from:
+            self._start_line(beat)
+            return
+        self.next_beat = self._held_next
+        for note in held:
+            self.scheduler.note(*note)
+
+    def _note(self, *note) -> None:
+        if self._held is not None:
+            self._held.append(note)
+        else:
+            self.scheduler.note(*note)
+
+    def _generate(self, playhead: float) -> None:
+        """Tokens from `next_beat` until the lookahead past `playhead` is covered."""
         while self.next_beat < playhead + self.lookahead:
             if self.next_beat >= self.landing:
                 self._land()
@@ -230,7 +263,7 @@ class Performer:
             if token.type == "R" or self._dice.random() >= self.density:
                 continue
             start, end = self.feel.place(beat), self.feel.place(beat + length)
-            self.scheduler.note(
+            self._note(
                 start,
                 end - start,
                 self.channel,
