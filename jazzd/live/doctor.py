@@ -17,7 +17,7 @@ from pathlib import Path
 
 from jazzd.errors import JazzdError
 
-PACKAGES = ("numpy", "onnxruntime", "mido", "python-rtmidi")
+PACKAGES = ("numpy", "onnxruntime", "mido", "python-rtmidi", "alsa-midi")
 REALTIME_PRIORITY = 3  # what the timing thread asks for by default (daemon.PlayOptions)
 
 
