@@ -10,11 +10,13 @@ interpreter starts waits, and is then ignored.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import subprocess
 import sys
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+CLOSE_SECONDS = 2.0  # the longest a helper may take to end once its pipe is closed
 
 
 def spawn(module: str, *args: str, **popen) -> subprocess.Popen:
@@ -24,6 +26,17 @@ def spawn(module: str, *args: str, **popen) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-m", module, *args], **popen)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def end(process: subprocess.Popen) -> None:
+    """Close the helper's stdin — its sign to finish — and wait for it (killed if it hangs)."""
+    with contextlib.suppress(OSError):  # already gone
+        process.stdin.close()
+    try:
+        process.wait(timeout=CLOSE_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def ignore_stop_signals() -> None:

@@ -20,8 +20,8 @@ from collections.abc import Callable
 
 import mido
 
-from jazzd.live.helpers import spawn
-from jazzd.live.ports import CLIENT_NAME, CLOSE_SECONDS, SETTLE_SECONDS, PortLost, PortNotFound, match_port
+from jazzd.live.helpers import end, spawn
+from jazzd.live.ports import CLIENT_NAME, SETTLE_SECONDS, PortLost, PortNotFound, match_port
 from jazzd.live.writer import LOST_PORT, LOST_SERVER, RECORD
 
 MIN_LEAD = 0.003  # seconds; and never less than three JACK periods (the writer's cycle must see it)
@@ -103,13 +103,7 @@ class FrameOutput:
             writer, self._writer = self._writer, None
         if writer is None:
             return
-        with contextlib.suppress(OSError):  # already gone
-            writer.stdin.close()
-        try:
-            writer.wait(timeout=CLOSE_SECONDS)
-        except subprocess.TimeoutExpired:
-            writer.kill()
-            writer.wait()
+        end(writer)
         for line in writer.stdout.read().decode(errors="replace").splitlines():
             kind, _, rest = line.partition(" ")
             if kind == "patches":

@@ -30,7 +30,7 @@ try:
 except ImportError as exc:  # python-rtmidi's wheel needs the system's ALSA library
     rtmidi = None
     RTMIDI_PROBLEM = str(exc)
-from jazzd.live.helpers import spawn
+from jazzd.live.helpers import end, spawn
 from jazzd.live.reader import RECORD
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,6 @@ APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK"}
 CLIENT_NAME = "jazzd"
 DRAIN_SECONDS = 0.05  # before closing a JACK output: the last messages (All Notes Off) go out
 SETTLE_SECONDS = 0.05  # after connecting a JACK output: messages sent sooner may reach no one
-CLOSE_SECONDS = 2.0  # the longest a helper process may take to end once its pipe is closed
 
 
 class PortError(JazzdError, LookupError):
@@ -287,13 +286,7 @@ class Input:
     def close(self) -> None:
         reader, self._reader = self._reader, None
         if reader is not None:
-            with contextlib.suppress(OSError):
-                reader.stdin.close()
-            try:
-                reader.wait(timeout=CLOSE_SECONDS)
-            except subprocess.TimeoutExpired:
-                reader.kill()
-                reader.wait()
+            end(reader)
         if self._thread is not None:
             self._thread.join(timeout=1.0)
             self._thread = None
