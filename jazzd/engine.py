@@ -19,6 +19,7 @@ OUTPUTS = ("probs", "a_new", "c_new")
 
 
 def _session(files: ModelFiles) -> ort.InferenceSession:
+    ort.set_default_logger_severity(3)  # errors only: its telemetry and cpuinfo warnings are no news
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
