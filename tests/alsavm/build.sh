@@ -51,6 +51,13 @@ if [ ! -e "$ROOT/.stage-config" ]; then
     touch "$ROOT/.stage-config"; changed=1
 fi
 
+# JACK too, to measure jazzd's JACK path beside its ALSA path in the same boot
+if [ ! -e "$ROOT/.stage-jack" ]; then
+    chroot_mounts
+    inroot env DEBIAN_FRONTEND=noninteractive apt-get install -y -q jackd2 >/dev/null
+    touch "$ROOT/.stage-jack"; changed=1
+fi
+
 # the runner (rewritten when this script changes it)
 # the runner: mounts the host's run folder (9p), loads the snd modules, compiles the tools,
 # runs /host/cmd.sh, then powers off (or reboots when the command exits 194)

@@ -83,4 +83,18 @@ for i in 1 2 3; do
     sleep 3
 done
 stop_group $J plug; sleep 0.3; kill $RECV
+
+# 7. the JACK path in the same boot, for its CPU and memory beside ALSA's (2.): a dummy server,
+# jack_midi_dump as the synth, jazzd's tree over 20 s
+jackd -R -d dummy -r 48000 -p 64 > /dev/null 2>&1 & JACKD=$!
+sleep 2
+jack_midi_dump jsynth > /dev/null & DUMP=$!
+sleep 1
+setsid "${JAZZD[@]}" --midi-api jack --port jsynth --bpm 200 2> /host/jack.err & J=$!
+sleep 8
+tree_usage $J > /host/jack.usage; date +%s.%N >> /host/jack.usage
+sleep 20
+tree_usage $J >> /host/jack.usage; date +%s.%N >> /host/jack.usage
+stop_group $J jack
+kill $DUMP $JACKD
 echo done > /host/play.done

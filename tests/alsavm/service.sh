@@ -21,8 +21,8 @@ case "${ALSAVM_BOOT:-1}" in
 
     synth run
     systemctl start jazzd; mono > /host/started.at
-    sleep 60  # the watchdog (WatchdogSec=5) must never fire
-    show > /host/after-a-minute.txt
+    sleep 150  # the watchdog (WatchdogSec=5) must never fire
+    show > /host/after-minutes.txt
     sed -i 's/^bpm = .*/bpm = 180/' /etc/jazzd/jazzd.toml
     systemctl reload jazzd; mono > /host/reloaded.at
     sleep 4
