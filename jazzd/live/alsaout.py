@@ -47,6 +47,7 @@ class QueueOutput:
         self.virtual = virtual
         self.name: str | None = None
         self.lead = LEAD_SECONDS
+        self._alsa = None  # the alsa_midi module, loaded on opening (not on the timing path)
         self._client = None
         self._port = None
         self._queue = None
@@ -57,18 +58,19 @@ class QueueOutput:
         self._lock = threading.Lock()  # the scheduler sends while the main thread reconnects
 
     def open(self, names: list[str]) -> str:
-        from alsa_midi import Address, ALSAError, PortCaps, PortType, SequencerClient
+        import alsa_midi as alsa
 
+        self._alsa = alsa
         name = self.wanted if self.virtual else match_port(self.wanted, names, "output")
         try:
-            client = SequencerClient(CLIENT_NAME)
-        except ALSAError as exc:
+            client = alsa.SequencerClient(CLIENT_NAME)
+        except alsa.ALSAError as exc:
             raise PortNotFound(f"output port {self.wanted!r} could not be opened ({exc})") from exc
         try:
             port = client.create_port(
                 name if self.virtual else "out",
-                caps=PortCaps.READ | PortCaps.SUBS_READ,
-                type=PortType.MIDI_GENERIC | PortType.APPLICATION,
+                caps=alsa.PortCaps.READ | alsa.PortCaps.SUBS_READ,
+                type=alsa.PortType.MIDI_GENERIC | alsa.PortType.APPLICATION,
             )
             queue = client.create_queue(f"{CLIENT_NAME} out")
             timer = queue.get_timer()
@@ -78,8 +80,8 @@ class QueueOutput:
             client.drain_output()
             if not self.virtual:
                 client_id, port_id = name.rsplit(" ", 1)[1].split(":")
-                port.connect_to(Address(int(client_id), int(port_id)))
-        except (ALSAError, ValueError, IndexError) as exc:
+                port.connect_to(alsa.Address(int(client_id), int(port_id)))
+        except (alsa.ALSAError, ValueError, IndexError) as exc:
             client.close()
             raise PortNotFound(f"output port {self.wanted!r} could not be opened ({exc})") from exc
         with self._lock:  # a new queue: its clock starts again
@@ -94,12 +96,10 @@ class QueueOutput:
 
     def names(self) -> list[str]:
         """The output ports there are now, listed through this port's own client."""
-        from alsa_midi import PortType
-
         client = self._client
         if client is None:
             return []
-        ports = client.list_ports(output=True, type=PortType(0), include_no_export=False)
+        ports = client.list_ports(output=True, type=self._alsa.PortType(0), include_no_export=False)
         return [alsa_name(p.client_name, p.name, p.client_id, p.port_id) for p in ports]
 
     def _sync(self) -> None:
@@ -118,35 +118,34 @@ class QueueOutput:
 
     def send(self, message: mido.Message, due: float | None = None) -> None:
         """Queued for `due` (a perf_counter time), or sent at once (None)."""
-        from alsa_midi import ALSAError, MidiBytesEvent, RealTime
-
+        alsa = self._alsa
         with self._lock:
             if self._client is None:
                 raise PortLost(f"output port {self.wanted!r} is not open")
             try:
                 if due is None:  # direct (alsa-midi buffers it too: drained below)
-                    self._client.event_output(MidiBytesEvent(message.bytes()), port=self._port)
+                    self._client.event_output(alsa.MidiBytesEvent(message.bytes()), port=self._port)
                 else:
                     if time.perf_counter() - self._synced > RESYNC_SECONDS:
                         self._sync()
                     at = self._last_at = max(due - self._offset, self._last_at)  # in order, always
                     seconds = int(at)
-                    event = MidiBytesEvent(message.bytes(), time=RealTime(seconds, int((at - seconds) * 1e9)))
+                    stamp = alsa.RealTime(seconds, int((at - seconds) * 1e9))
+                    event = alsa.MidiBytesEvent(message.bytes(), time=stamp)
                     self._client.event_output(event, queue=self._queue, port=self._port)
                     self._last_due = max(self._last_due, due)
                 self._client.drain_output()
-            except ALSAError as exc:
+            except alsa.ALSAError as exc:
                 raise PortLost(f"output port {self.name!r} failed: {exc}") from exc
 
     def drop_pending(self) -> None:
         """Take back every note-on still queued (the clock's ticks and note-offs stay)."""
-        from alsa_midi import ALSAError, EventType, RemoveCondition
-
+        alsa = self._alsa
         with self._lock:
             if self._client is None:
                 return
-            with contextlib.suppress(ALSAError):  # the port is going: nothing queued will sound
-                self._client.remove_events(RemoveCondition.OUTPUT, event_type=EventType.NOTEON)
+            with contextlib.suppress(alsa.ALSAError):  # the port is going: nothing queued will sound
+                self._client.remove_events(alsa.RemoveCondition.OUTPUT, event_type=alsa.EventType.NOTEON)
 
     def close(self) -> None:
         """After what is queued has been delivered (the last note-offs), the client goes."""

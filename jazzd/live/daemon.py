@@ -78,7 +78,7 @@ class Player:
         if self.midi_log is not None:  # otherwise the timing path makes no call for it
             self.live.scheduler.on_sent = self._record
             if isinstance(self.output, FrameOutput):  # what its writer sends itself as it ends
-                self.output.on_own_messages = lambda messages: [self._record(m, None) for m in messages]
+                self.output.on_own_messages = self._record_all
         self.input: Input | None = None
         if previous is not None and _same_port(previous.options, options, "input") and previous.input:
             self.input = previous.input
@@ -140,6 +140,10 @@ class Player:
                 log.warning("%s; reconnecting", exc)
                 self.ports.output_lost.set()
             raise
+
+    def _record_all(self, messages: list[mido.Message]) -> None:
+        for message in messages:
+            self._record(message, None)
 
     def _record(self, message: mido.Message, due: float | None) -> None:
         if self.midi_log is not None:
@@ -375,12 +379,8 @@ def _perform(player: Player, signals: Signals, load_options: Callable[[], PlayOp
 
 def _same_port(old: PlayOptions, new: PlayOptions, which: str) -> bool:
     """The output ("port") or input ("input") a reload may keep open: named and opened alike."""
-    same = (getattr(old, which), old.midi_api, old.virtual) == (
-        getattr(new, which),
-        new.midi_api,
-        new.virtual,
-    )
-    return same and (which != "port" or old.realtime_priority == new.realtime_priority)
+    keys = (which, "midi_api", "virtual", *(["realtime_priority"] if which == "port" else []))
+    return all(getattr(old, key) == getattr(new, key) for key in keys)
 
 
 def _same_clock_input(old: PlayOptions, new: PlayOptions) -> bool:
