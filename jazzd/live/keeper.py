@@ -30,7 +30,7 @@ class PortKeeper:
 
     def __init__(
         self,
-        output: Output | FrameOutput | QueueOutput,
+        output: AnyOutput,
         input: Input | None,
         api: str,
         wait: Callable[[float], bool],
