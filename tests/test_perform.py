@@ -339,9 +339,11 @@ def test_a_count_in_clicks_every_beat_before_bar_one_with_the_downbeats_accented
 
 def test_a_followed_clocks_first_tick_plays_the_first_beat_prepared_while_waiting():
     """A drum machine's Start and its first tick come together: the line's first notes are
-    chosen while jazzd waits, so the first tick only hands them over and beat 1 sounds on it
-    — the same notes the internal clock plays from beat 1 (a fresh line at the first tick was
-    too slow on the emulated ALSA machine: its first note came a beat late)."""
+    chosen while jazzd waits and held by the scheduler; the first tick releases them, so beat 1
+    sounds on it with no step of the performer in between — the same notes the internal clock
+    plays from beat 1 (a fresh line at the first tick was too slow on the emulated ALSA
+    machine: its first note came a beat late). The Start's flush, asked for before the tick,
+    does not take them back."""
     from jazzd.live.clock import MidiClockFollower
 
     t = [5.0]
@@ -349,19 +351,22 @@ def test_a_followed_clocks_first_tick_plays_the_first_beat_prepared_while_waitin
     options = PlayOptions(port="synth", model="seed-metheny", seed=3)
     port = Recorder(follower)
     followed = wire(options, follower, port.send)
-    followed.performer.step(t[0])  # stopped: the line is prepared, nothing is sent
-    assert followed.scheduler.pending() == 0 and followed.performer._held
+    followed.performer.step(t[0])  # stopped: the line is prepared, nothing is queued
+    assert followed.scheduler.pending() == 0
     follower.on_message("start", 5.0)
+    followed.scheduler.request_flush()  # what a Start asks for
     follower.on_message("clock", 5.001)
     t[0] = 5.001
-    followed.performer.step(t[0])
-    followed.scheduler.service(t[0])
-    first = [m for when, m in port.sent if m.type == "note_on"]
-    assert first and port.sent[0][0] == 5.001  # beat 1, at the tick
+    assert followed.scheduler.release(follower.start_beat)  # the first tick, on the reader's thread
+    followed.scheduler.service(t[0])  # the timing thread, before the main thread steps
+    first = [(when, m) for when, m in port.sent if m.type == "note_on"]
+    assert first and first[0][0] == 5.001  # beat 1, at the tick
+    followed.performer.step(t[0])  # the performer goes on after the held notes, not over them
+    assert followed.performer.next_beat > 0
 
     internal = ManualClock(bpm=120)
     reference = Recorder(internal)
     line = wire(options, internal, reference.send)
     line.performer.step(internal.now())
     line.scheduler.service(internal.now())
-    assert [m.note for _, m in reference.sent if m.type == "note_on"][:1] == [first[0].note]
+    assert [m.note for _, m in reference.sent if m.type == "note_on"][:1] == [first[0][1].note]

@@ -69,6 +69,20 @@ def test_flush_ends_every_sounding_note_then_all_notes_off(rig):
     assert port.balance() == {}
 
 
+def test_a_flush_keeps_what_was_queued_after_it_was_asked_for(rig):
+    """A Start asks for a flush from the input's thread and its first tick queues the line's
+    first notes right after: the timing thread, flushing later, must not take those back."""
+    clock, port, scheduler = rig
+    scheduler.note(0.5, 1.0, 0, 90, fixed(60))  # the old session's
+    scheduler.request_flush()
+    scheduler.hold(0.5, [(0.5, 1.0, 0, 90, fixed(64))])
+    assert scheduler.release(0.5) and scheduler.release(0.5)  # queued once, whoever asks again
+    scheduler.hold(0.5, [(0.5, 1.0, 0, 90, fixed(67))])
+    assert not scheduler.release(1.0)  # held for another beat: dropped
+    run_until(clock, 2.0, scheduler.process)
+    assert [n for _, _, n, _ in port.notes()] == [64]
+
+
 def test_tempo_change_moves_what_is_still_to_come(rig):
     clock, port, scheduler = rig
     scheduler.note(4.0, 1.0, 0, 90, fixed(60))

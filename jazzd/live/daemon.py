@@ -126,9 +126,9 @@ class Player:
         if event in ("stop", "start", "position"):
             self.live.scheduler.request_flush()
         if event == "running":  # the session's first tick: its first beat is now, play it now
+            self.live.scheduler.release(self.clock.start_beat)
             if self.signals is not None:
                 self.signals.wake()
-            self.live.scheduler.wake()
             return
         log.info("MIDI clock: %s", event)
 

@@ -81,8 +81,8 @@ class Performer:
         self.landing = math.inf if form is None or form.landing is None else form.landing / TICKS_PER_BEAT
         self.landed = False
         self._dice = random.Random(seed + 1)
-        self._held: list[tuple] | None = None  # notes of a line prepared before its session began ...
-        self._held_from = self._held_next = 0.0  # ... the beat it begins and where generation goes on
+        self._held: list[tuple] | None = None  # notes being prepared for a session not yet begun
+        self._prepared: tuple[float, float] | None = None  # (its first beat, where generation goes on)
 
     # -- turns ---------------------------------------------------------------------------------
 
@@ -203,8 +203,9 @@ class Performer:
         clock = self.scheduler.clock
         if not clock.running:
             self.next_beat = None
-            if clock.next_start is not None and self._held is None:
-                self._prepare(clock.next_start)
+            start = clock.next_start
+            if start is not None and (self._prepared is None or self._prepared[0] != start):
+                self._prepare(start)
             return
         playhead = clock.beat_at(now)
         fresh = self.next_beat is None
@@ -220,23 +221,22 @@ class Performer:
         self._generate(playhead)
 
     def _prepare(self, beat: float) -> None:
-        """Before a followed clock starts: the line's first notes, chosen now and held, so that
-        the session's first tick (its first beat) has only to hand them over — choosing them then
-        came too late for the first beat (a note skipped, the line entering a beat late)."""
+        """Before a followed clock starts: the line's first notes, chosen now and held by the
+        scheduler, which the session's first tick releases — choosing them then came too late
+        for the first beat (a note skipped, the line entering a beat late)."""
         self._start_line(beat)
         self._held = []
         self._generate(beat)
-        self._held_from, self._held_next, self.next_beat = beat, self.next_beat, None
+        self.scheduler.hold(beat, self._held)
+        self._held, self._prepared, self.next_beat = None, (beat, self.next_beat), None
 
     def _begin(self, beat: float) -> None:
-        """A session begins at `beat`: the notes held for it, or a fresh line."""
-        held, self._held = self._held, None
-        if held is None or beat != self._held_from:
-            self._start_line(beat)
+        """A session begins at `beat`: the line prepared for it goes on, or a fresh line."""
+        prepared, self._prepared = self._prepared, None
+        if prepared is not None and self.scheduler.release(prepared[0]):
+            self.next_beat = prepared[1]
             return
-        self.next_beat = self._held_next
-        for note in held:
-            self.scheduler.note(*note)
+        self._start_line(beat)
 
     def _note(self, *note) -> None:
         if self._held is not None:

@@ -88,7 +88,10 @@ class Scheduler:
         self.failure: BaseException | None = None  # what ended the thread, if not a stop
         self.on_sent: Callable[[mido.Message, float | None], None] | None = None  # (message, due)
         self._flush_requested = threading.Event()
+        self._flush_before = 0  # a requested flush drops what was queued before it was asked for
         self._flushed = threading.Event()
+        self._held: tuple[float, list[Event]] | None = None  # a line's first notes, before its session
+        self._released_from: float | None = None  # the beat whose held notes were released
         self._ticks: tuple[float, int] | None = None  # MIDI clock out: (from beat, next tick number)
         self._ticks_until = math.inf  # ... the beat where it stops (Stop is sent there)
         self.lead = 0.0  # seconds ahead of its deadline a message is handed over (a timestamped output)
@@ -107,10 +110,36 @@ class Scheduler:
     ) -> None:
         """A note at `beat` lasting `duration` beats; `realize(beat)` picks its pitch when it is
         sent (None: play nothing)."""
-        self._push(Event(beat, next(self._seq), "on", channel, 0, velocity, duration, realize))
+        with self._lock:
+            self._queue_note(beat, duration, channel, velocity, realize)
+        self._wake.set()
+
+    def _queue_note(self, beat, duration, channel, velocity, realize) -> None:  # under the lock
+        event = Event(beat, next(self._seq), "on", channel, 0, velocity, duration, realize)
+        heapq.heappush(self._heap, event)
 
     def message(self, beat: float, message: mido.Message) -> None:
         self._push(Event(beat, next(self._seq), "message", message=message))
+
+    def hold(self, beat: float, notes: list[tuple]) -> None:
+        """Keep the first notes (`note`'s arguments) of a line that begins at `beat`, prepared
+        while a followed clock is stopped, until `release`."""
+        with self._lock:
+            self._held, self._released_from = (beat, notes), None
+
+    def release(self, beat: float) -> bool:
+        """A session begins at `beat` (any thread: the clock's first tick calls it, so the first
+        beat waits on no other thread): queue the notes held for it. True if they are queued,
+        now or by an earlier call; held notes for another beat are dropped."""
+        with self._lock:
+            held, self._held = self._held, None
+            if held is not None and held[0] == beat:
+                for note in held[1]:
+                    self._queue_note(*note)
+                self._released_from = beat
+            released = self._released_from == beat
+        self._wake.set()
+        return released
 
     def start_clock_out(self, beat: float, resume: bool = False) -> None:
         """MIDI clock out from `beat`: Song Position Pointer (the top), Start — or, resuming,
@@ -161,7 +190,10 @@ class Scheduler:
             return None if due is None else self.clock.time_of(due[0])
 
     def request_flush(self) -> None:
-        """Ask the scheduler thread to silence everything (safe from any thread)."""
+        """Ask the scheduler thread to silence everything (safe from any thread); what is
+        queued after the request is kept (the first notes of the session a Start begins)."""
+        with self._lock:
+            self._flush_before = next(self._seq)
         self._flushed.clear()
         self._flush_requested.set()
         self._wake.set()
@@ -178,7 +210,7 @@ class Scheduler:
         """Send every event due by `now`; returns how many were handled."""
         if self._flush_requested.is_set():
             self._flush_requested.clear()
-            self.flush()
+            self.flush(self._flush_before)
             self._flushed.set()
         handled = 0
         while True:
@@ -273,12 +305,14 @@ class Scheduler:
         if self.on_sent is not None:
             self.on_sent(message, deadline)
 
-    def flush(self) -> None:
-        """Silence everything: drop what is pending, note-off for each sounding note, then All
-        Notes Off (CC 123) on every channel used — after whatever was handed over ahead, or at
-        once where the output took back the note-ons it had queued."""
+    def flush(self, before: float = math.inf) -> None:
+        """Silence everything: drop what is pending (what was queued before the `before`
+        sequence number), note-off for each sounding note, then All Notes Off (CC 123) on every
+        channel used — after whatever was handed over ahead, or at once where the output took
+        back the note-ons it had queued."""
         with self._lock:
-            self._heap.clear()
+            self._heap = [event for event in self._heap if event.seq > before]
+            heapq.heapify(self._heap)
             sounding, self._sounding = self._sounding, {}
         if self.drop_pending is not None:  # what was handed over ahead is taken back: silence now
             self.drop_pending()
