@@ -17,7 +17,7 @@ from jazzd.live import commands as live_commands
 from jazzd.measure import commands as measure_commands
 from jazzd.music import commands as music_commands
 from jazzd.music.chords import DEFAULT_PROGRESSION
-from jazzd.options import add_model_options, positive_int, setting
+from jazzd.options import add_model_options, bar_count, setting
 
 log = logging.getLogger("jazzd")
 DEFAULT_BPM = 120.0
@@ -26,29 +26,30 @@ DEFAULT_BPM = 120.0
 def cmd_render(args: argparse.Namespace) -> int:
     from jazzd.engine import Engine
     from jazzd.music.charts import Chart, find_chart
-    from jazzd.music.timeline import ChordTimeline
+    from jazzd.music.grammar import BAR_TICKS, TICKS_PER_BEAT
+    from jazzd.music.timeline import ChordTimeline, bar_ticks
     from jazzd.realize import Soloist
     from jazzd.render import render
 
     if args.tune:
         chart = find_chart(args.tune, Path(args.charts) if args.charts else None)
         choruses = args.choruses or 1
-        timeline, bars = chart.timeline(choruses), len(chart.bars(choruses))
+        timeline, end = chart.timeline(choruses), bar_ticks(chart.bars(choruses))
         landing = chart.form_of(choruses).landing
     elif args.bars is None:
         raise JazzdError("render needs --bars N (over --chords) or --tune NAME")
     else:
         chart = Chart.of_progression(args.chords or DEFAULT_PROGRESSION)
-        timeline, bars, landing = ChordTimeline.looped(chart.chorus()), args.bars, None
+        timeline, end, landing = ChordTimeline.looped(chart.chorus()), args.bars * BAR_TICKS, None
     bpm = args.bpm or chart.bpm or DEFAULT_BPM
     engine = Engine(args.model, seed=args.seed, temperature=args.temperature, top_p=args.top_p)
     soloist = Soloist(engine, seed=args.seed, motifs=args.motifs)
-    notes = render(soloist, timeline, bars, bpm, Path(args.output), landing)
+    notes = render(soloist, timeline, end, bpm, Path(args.output), landing)
     log.info(
-        "wrote %s: %d notes over %d bars at %g bpm (model %s)",
+        "wrote %s: %d notes over %g beats at %g bpm (model %s)",
         args.output,
         len(notes),
-        bars,
+        end / TICKS_PER_BEAT,
         bpm,
         engine.files.name,
     )
@@ -78,10 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="bars separated by |, %% repeats a bar (default: a jazz blues in F)",
     )
     over.add_argument("--tune", metavar="NAME", help="a tune (jazzd tunes lists them) or a chart file")
-    render.add_argument("--bars", type=positive_int, metavar="N", help="bars to play over --chords")
+    render.add_argument("--bars", type=bar_count, metavar="N", help="bars to play over --chords")
     render.add_argument(
         "--choruses",
-        type=positive_int,
+        type=setting("tune.choruses"),
         metavar="N",
         help="choruses of --tune (1); the last lands on its final chord",
     )
@@ -138,6 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader of our output left (`jazzd tunes | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

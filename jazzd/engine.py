@@ -7,6 +7,7 @@ nothing and copies nothing. Sampling uses temperature and top-p from a seeded ge
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ import onnxruntime as ort
 
 from jazzd.errors import ModelError
 from jazzd.modelfile import ModelFiles, load_model_files
+from jazzd.music.grammar import BAR_TICKS
 
 OUTPUTS = ("probs", "a_new", "c_new")
 
@@ -74,9 +76,8 @@ class Engine:
         self._cumulative = np.zeros(size, np.float32)
         self._draws: list[float] = []
         self._draw = 0
-        self.position = (
-            0  # tick where the next token starts, counted so that bars begin at multiples of 4 beats
-        )
+        self.position = 0  # tick where the next token starts
+        self.bar_position: Callable[[int], int] = lambda tick: tick % BAR_TICKS  # ticks since the bar line
         self._probs = np.zeros((1, size), np.float32)
         self._state = [np.zeros((1, n_a), np.float32) for _ in range(4)]  # a0, c0, a1, c1
         self._bindings = [self._bind(0), self._bind(1)]
@@ -135,7 +136,7 @@ class Engine:
             self.position = position
         if self.files.conditioning.size:
             self._phase.fill(0.0)
-            self._phase[0, self.files.conditioning.index(self.position, new_chord)] = 1.0
+            self._phase[0, self.files.conditioning.index(self.bar_position(self.position), new_chord)] = 1.0
         # The public call without run options: with options it costs ~25 µs more per step here.
         self.session.run_with_iobinding(self._bindings[self._turn])
         self._turn ^= 1

@@ -9,11 +9,20 @@ from typing import Any
 
 from jazzd.realize import MOTIF_FOLLOW
 
+MAX_BARS = 100_000  # a rendered line's longest (hours at any tempo; memory stays small)
+
 
 def positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text}")
+    return value
+
+
+def bar_count(text: str) -> int:
+    value = int(text)
+    if not 0 < value <= MAX_BARS:
+        raise argparse.ArgumentTypeError(f"must be a whole number of bars 1-{MAX_BARS:,}, not {text}")
     return value
 
 

@@ -12,7 +12,7 @@ import mido
 
 from jazzd.feel import Feel
 from jazzd.music.chords import Chord
-from jazzd.music.grammar import BAR_TICKS, BEATS_PER_BAR, TICKS_PER_BEAT, Note
+from jazzd.music.grammar import BEATS_PER_BAR, TICKS_PER_BEAT, Note
 from jazzd.music.timeline import ChordTimeline
 from jazzd.realize import Soloist
 
@@ -68,11 +68,12 @@ def _track(name: str, notes: list[tuple[int, int, int, int]], channel: int) -> m
 
 
 def render(
-    soloist: Soloist, timeline: ChordTimeline, bars: int, bpm: float, output: Path, landing: int | None = None
+    soloist: Soloist, timeline: ChordTimeline, end: int, bpm: float, output: Path, landing: int | None = None
 ) -> list[Note]:
-    """Write `bars` bars of solo over `timeline`, with its chords, to `output`; returns the
-    notes. With `landing` (a tune's final chord, in ticks) the line ends there on a chord tone."""
-    end = bars * BAR_TICKS
+    """Write the solo over `timeline` up to tick `end`, with its chords, to `output`; returns
+    the notes. With `landing` (a tune's final chord, in ticks) the line ends there on a chord
+    tone. The model reads each bar's position from the timeline (bars of other lengths)."""
+    soloist.engine.bar_position = timeline.bar_position
     notes = list(soloist.play(timeline.chord_at, 0, end, landing))
     midi_file(notes, timeline, end, bpm).save(str(output))
     return notes

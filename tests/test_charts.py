@@ -120,7 +120,7 @@ def test_chart_toml_with_form_endings_and_a_final_cadence():
     chorus = ["C", "Am7", "Dm7 G7", "C", "Am7", "C", "F", "G7", "C", "Am7", "C"]
     assert symbols(chart.bars(2)) == [*chorus, *chorus[:-1], "C6"]
     form = chart.form_of(2)
-    assert form == Form(11, (0, 3, 6, 8), 2, 21 * BAR_TICKS)
+    assert form == Form(11, (0, 3, 6, 8), 2, 21 * BAR_TICKS, end_beat=88.0)
     assert form.turns(2) == [0, 2, 3, 5, 6, 8, 10]  # turns begin again at each section
     again = chart_from_toml(chart_to_toml(chart), "again.toml")
     assert symbols(again.bars(3)) == symbols(chart.bars(3)) and again.bpm == 180
@@ -147,6 +147,13 @@ def test_multi_line_sections_and_a_two_chord_last_bar_lands_on_its_last_chord():
         ("title = 'x'\n[sections]\nA = '| C |'\n[endings]\nB = ['| F |']", r"\[endings\] names section 'B'"),
         ("title = 'x'\n[sections]\nA = '| C |'\n[endings]\nA = '| F |'", r"endings of 'A' must be a list"),
         ("title = 'x'\nending = '| C | C |'\n[sections]\nA = '| C |'", r"'ending' is longer than the chorus"),
+        ("title = 'x'\nendings = 'x'\n[sections]\nA = '| C |'", r"\[endings\] must map sections"),
+        ("title = 'x'\n[sections]\nA = '| Cadd7 |'", r"section 'A': .*bar 1: unknown chord symbol 'Cadd7'"),
+        ("title = 'x'\ncoda_after = 1\n[sections]\nA = '| C |'", r"'coda_after' needs a 'coda'"),
+        (
+            "title = 'x'\ncoda = '| C |'\ncoda_after = 5\n[sections]\nA = '| C |'",
+            r"'coda_after' must be a bar",
+        ),
     ],
 )
 def test_a_malformed_chart_is_one_line_naming_file_chart_and_fault(text, message):
@@ -202,6 +209,61 @@ def test_jazzd_tunes_lists_built_in_and_folder_tunes(tmp_path, capsys):
         "tempo": 90,
         "form": "A",
         "bars": 2,
+        "intro": 0,
+        "coda": 0,
         "source": str(tmp_path / "mine.toml"),
     }
     assert listed["blues-f"]["source"] == str(builtin_dir() / "blues-f.toml")
+
+
+def test_added_notes_power_chords_and_elevenths_read_as_written():
+    """`add` with 6, b6, #5, b5, 2, 4 or a tension is read; anything else is one ChordError line
+    (no KeyError); C5 has no third; C11 leaves the major third out under the 11th."""
+    from jazzd.errors import ChordError
+    from jazzd.music.chords import parse_chord
+
+    def above(symbol: str) -> list[int]:
+        chord = parse_chord(symbol)
+        return sorted((t - chord.root) % 12 for t in chord.tones)
+
+    assert above("C5") == [0, 7] and above("C11") == [0, 5, 7, 10] and above("Cm11") == [0, 3, 7, 10]
+    for symbol, added in (("Cadd6", 9), ("Cadd2", 2), ("Cadd#5", 8), ("Cmadd9", 2), ("C-b6", 8)):
+        chord = parse_chord(symbol)
+        assert (chord.root + added) % 12 in chord.scale, symbol
+    for symbol in ("Cadd5", "Cadd7", "Cadd-"):
+        with pytest.raises(ChordError, match=f"unknown chord symbol '{symbol}'"):
+            parse_chord(symbol)
+
+
+def test_all_the_things_you_are_ends_home():
+    chart = find_chart("all-the-things")
+    assert [c.symbol for c in chart.bars(2)[-1]] == ["Abmaj7"]
+
+
+def test_an_import_never_overwrites_silently(tmp_path, caplog):
+    """Titles that make the same file name get -2, -3 (said in a line); the count says what
+    was written and what replaced an earlier import; --to naming a file is one line, exit 2."""
+    from test_ireal import link, tune
+
+    playlist = link(
+        tune("Blue Moon", "[T44C |G7 Z"), tune("Blue  Moon!", "[T44F |C7 Z"), tune("Odd", "[T34C Z")
+    )
+    folder = tmp_path / "charts"
+    caplog.set_level("INFO")
+    assert main(["tunes", "import", playlist, "--to", str(folder)]) == 2
+    assert sorted(p.name for p in folder.iterdir()) == ["blue-moon-2.toml", "blue-moon.toml"]
+    assert "written as blue-moon-2.toml" in caplog.text and "imported 2 of 3 tunes" in caplog.text
+    caplog.clear()
+    assert main(["tunes", "import", playlist, "--to", str(folder)]) == 2
+    assert "imported 2 of 3 tunes into" in caplog.text and "(2 replaced an earlier import)" in caplog.text
+    assert main(["tunes", "import", playlist, "--to", str(folder / "blue-moon.toml")]) == 2
+
+
+def test_tunes_piped_into_a_reader_that_leaves_is_not_an_error(tmp_path):
+    import subprocess
+    import sys
+
+    pipe = subprocess.run(
+        f"{sys.executable} -m jazzd tunes --json | head -c 10", shell=True, capture_output=True, text=True
+    )
+    assert pipe.returncode == 0 and "Traceback" not in pipe.stderr and "BrokenPipe" not in pipe.stderr

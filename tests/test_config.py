@@ -10,13 +10,19 @@ from jazzd.live.config import EX_CONFIG, ConfigError, build_options, read_config
 SHIPPED = Path(__file__).resolve().parents[1] / "config" / "jazzd.toml"
 
 
-def test_the_shipped_config_sets_every_key_and_reads():
+def test_the_shipped_config_sets_every_key_but_the_tempo_and_reads():
+    """Every key is there to edit; the tempo is written commented out, so that a tune called
+    from the config plays at its own tempo ("a tune sets the tempo unless bpm is set")."""
     from jazzd.live.config import KEYS
 
     values = read_config(SHIPPED)
-    assert len(values) == len(KEYS)
+    assert {KEYS[k].field for k in KEYS} - set(values) == {"bpm"}
+    assert "# bpm = 120.0" in SHIPPED.read_text()
     options = build_options(str(SHIPPED), {})
     assert options.port == "USB MIDI" and options.input is None and options.register == (55, 84)
+    assert options.bpm == 120.0  # no tune: the default
+    tune = build_options(str(SHIPPED), {"tune": "autumn-leaves"})
+    assert tune.chart.bpm != 120.0 and tune.bpm == tune.chart.bpm
 
 
 def test_flags_win_over_the_file(tmp_path):

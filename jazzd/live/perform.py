@@ -75,9 +75,9 @@ class Performer:
         self.answer_started = -math.inf  # ... an answer that began at this beat
         self.turn_start = -math.inf  # trade mode: where the current jazzd turn began
         self.form = form
-        self._turn_starts = [b * BEATS_PER_BAR for b in form.turns(trade_bars)] if form else []
-        end = form.end_bar if form else None
-        self.end = math.inf if end is None else float(end * BEATS_PER_BAR)  # the tune's last bar line
+        self._turn_starts = form.turn_beats(trade_bars) if form else []
+        end = form.end_beat if form else None
+        self.end = math.inf if end is None else float(end)  # the tune's last bar line
         self.landing = math.inf if form is None or form.landing is None else form.landing / TICKS_PER_BEAT
         self.landed = False
         self._dice = random.Random(seed + 1)
@@ -92,14 +92,18 @@ class Performer:
     def _turn(self, beat: float) -> tuple[int, float, float]:
         """Trade mode: the number, start and end beat of the turn at `beat`. Turns are
         `trade_bars` long; in a tune they begin again at each section of the form (the last
-        turn of a section may be shorter), and alternate across sections and choruses."""
+        turn of a section may be shorter), and alternate across sections and choruses; an
+        intro is one turn of its own, the keyboard's (number -1)."""
         if not self._turn_starts:
             number = math.floor(beat / self._turn_length())
             return number, number * self._turn_length(), (number + 1) * self._turn_length()
-        chorus_beats = self.form.bars * BEATS_PER_BAR
-        chorus, within = divmod(beat, chorus_beats)
+        intro = self.form.intro_beats
+        if beat < intro:
+            return -1, 0.0, intro
+        chorus_beats = self.form.chorus_beats
+        chorus, within = divmod(beat - intro, chorus_beats)
         i = bisect.bisect_right(self._turn_starts, within) - 1
-        offset = chorus * chorus_beats
+        offset = intro + chorus * chorus_beats
         following = self._turn_starts[i + 1] if i + 1 < len(self._turn_starts) else chorus_beats
         return int(chorus) * len(self._turn_starts) + i, offset + self._turn_starts[i], offset + following
 

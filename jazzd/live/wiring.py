@@ -86,7 +86,9 @@ def wire(
     )
     chart = options.chart or Chart.of_progression(options.chords)
     choruses = options.choruses or None
-    chords = ChordTracker(chart.timeline(choruses))
+    timeline = chart.timeline(choruses)
+    engine.bar_position = timeline.bar_position  # the chart's bars, at their lengths
+    chords = ChordTracker(timeline)
     keyboard = Keyboard(chords, options.split, options.controls, {}, lambda: clock.beat_at(clock.now()))
     performer = Performer(
         soloist,

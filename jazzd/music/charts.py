@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from jazzd.errors import ChordError, JazzdError
 from jazzd.music.chords import Chord, parse_progression
-from jazzd.music.grammar import BAR_TICKS
-from jazzd.music.timeline import ChordTimeline
+from jazzd.music.grammar import BEATS_PER_BAR, TICKS_PER_BEAT
+from jazzd.music.timeline import ChordTimeline, bar_ticks
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -25,7 +25,10 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 Bars = list[list[Chord]]
-CHART_KEYS = {"title", "key", "tempo", "time", "form", "sections", "endings", "ending", "composer", "style"}
+CHART_KEYS = {
+    *("title", "key", "tempo", "time", "form", "sections", "endings", "ending", "composer", "style"),
+    *("intro", "coda", "coda_after"),
+}
 
 
 class ChartError(JazzdError, ValueError):
@@ -37,19 +40,30 @@ class ChartError(JazzdError, ValueError):
 @dataclass(frozen=True)
 class Form:
     """Where one chorus's sections begin (bar numbers) and how many choruses are played (None:
-    until stopped): what trading and ending need to know."""
+    until stopped): what trading and ending need to know. Beats count bars at their length."""
 
     bars: int
     section_starts: tuple[int, ...]
     choruses: int | None = None
     landing: int | None = None  # tick where the last chorus's line lands on the final chord
+    intro: int = 0  # bars played once before the first chorus
+    lengths: tuple[int, ...] = ()  # beats of each bar of the intro and one chorus, if not all 4
+    end_beat: float | None = None  # where the tune ends, intro and coda included (with `choruses`)
+
+    def _beats(self, bars: range) -> int:
+        return sum(self.lengths[b] if b < len(self.lengths) else BEATS_PER_BAR for b in bars)
 
     @property
-    def end_bar(self) -> int | None:
-        return None if self.choruses is None else self.bars * self.choruses
+    def intro_beats(self) -> int:
+        return self._beats(range(self.intro))
+
+    @property
+    def chorus_beats(self) -> int:
+        return self._beats(range(self.intro, self.intro + self.bars))
 
     def turns(self, trade_bars: int) -> list[int]:
-        """The bars where turns begin in one chorus: every `trade_bars` from each section's start."""
+        """The bars where turns begin in one chorus (counted from the chorus's first bar): every
+        `trade_bars` from each section's start."""
         ends = [*self.section_starts[1:], self.bars]
         return [
             bar
@@ -57,12 +71,18 @@ class Form:
             for bar in range(start, end, trade_bars)
         ]
 
+    def turn_beats(self, trade_bars: int) -> list[int]:
+        """`turns`, as beats from the chorus's first beat."""
+        return [self._beats(range(self.intro, self.intro + bar)) for bar in self.turns(trade_bars)]
+
 
 @dataclass(frozen=True)
 class Chart:
     """A tune: sections of bars, the form that orders them, and the endings. The nth pass through
     a section in a chorus takes its nth ending (the last one for later passes); `ending` replaces
-    the chorus's last bars on the last chorus (the tune's final cadence)."""
+    the chorus's last bars on the last chorus (the tune's final cadence). An `intro` is played
+    once before the first chorus; a `coda` once after the last, which leaves for it after its
+    first `coda_after` bars (all of them when None)."""
 
     title: str
     sections: dict[str, Bars]
@@ -72,6 +92,9 @@ class Chart:
     key: str = ""
     bpm: float | None = None
     source: str = ""
+    intro: Bars = field(default_factory=list)
+    coda: Bars = field(default_factory=list)
+    coda_after: int | None = None
 
     @classmethod
     def of_progression(cls, progression: str, title: str = "progression") -> Chart:
@@ -92,16 +115,21 @@ class Chart:
         return [bar for _, bars in self.passes() for bar in bars]
 
     def bars(self, choruses: int) -> Bars:
-        """`choruses` choruses, the last ending with the final cadence."""
-        bars = self.chorus() * choruses
+        """The intro, `choruses` choruses, the last ending with the final cadence (or leaving
+        for the coda), and the coda."""
+        chorus = self.chorus()
+        last = list(chorus)
         if self.ending:
-            bars[len(bars) - len(self.ending) :] = self.ending
-        return bars
+            last[len(last) - len(self.ending) :] = self.ending
+        if self.coda_after is not None:
+            last = last[: self.coda_after]
+        return self.intro + chorus * (choruses - 1) + last + self.coda
 
     def timeline(self, choruses: int | None) -> ChordTimeline:
-        """The chords by tick over `choruses` choruses (None: the chorus, repeating)."""
+        """The chords by tick over `choruses` choruses (None: after the intro, the chorus
+        repeating)."""
         if choruses is None:
-            return ChordTimeline.looped(self.chorus())
+            return ChordTimeline.looped(self.chorus(), intro=self.intro)
         return ChordTimeline.of_bars(self.bars(choruses))
 
     def form_of(self, choruses: int | None) -> Form:
@@ -109,7 +137,13 @@ class Chart:
         for _, bars in self.passes():
             starts.append(at)
             at += len(bars)
-        return Form(at, tuple(starts), choruses, landing_tick(self.bars(choruses)) if choruses else None)
+        lengths = tuple(bar_ticks([bar]) // TICKS_PER_BEAT for bar in self.intro + self.chorus())
+        lengths = lengths if any(n != BEATS_PER_BAR for n in lengths) else ()
+        if not choruses:
+            return Form(at, tuple(starts), choruses, None, len(self.intro), lengths)
+        bars = self.bars(choruses)
+        end = bar_ticks(bars) / TICKS_PER_BEAT
+        return Form(at, tuple(starts), choruses, landing_tick(bars), len(self.intro), lengths, end)
 
     def describe(self) -> dict:
         return {
@@ -118,15 +152,20 @@ class Chart:
             "tempo": self.bpm,
             "form": " ".join(self.form),
             "bars": len(self.chorus()),
+            "intro": len(self.intro),
+            "coda": len(self.coda),
             "source": self.source,
         }
 
 
 def landing_tick(bars: Bars) -> int:
     """Where a line over these bars lands on its final chord: where the last bar's last chord
-    begins (each bar is shared evenly by its chords)."""
+    begins (each bar is shared evenly by its chords; a chord written again goes on)."""
     last = bars[-1]
-    return (len(bars) - 1) * BAR_TICKS + round((len(last) - 1) * BAR_TICKS / len(last))
+    first = len(last) - 1
+    while first > 0 and last[first - 1] == last[-1]:
+        first -= 1
+    return bar_ticks(bars[:-1]) + round(first * bar_ticks([last]) / len(last))
 
 
 # -- jazzd's TOML chart --------------------------------------------------------------------------
@@ -158,16 +197,32 @@ def chart_from_toml(text: str, where: str) -> Chart:
     parsed = {name: _bars(text, f"{where}, section {name!r}") for name, text in sections.items()}
     form = _form(data.get("form", list(sections)), parsed, where)
     endings = {}
-    for name, texts in data.get("endings", {}).items():
+    endings_table = data.get("endings", {})
+    if not isinstance(endings_table, dict):
+        raise ChartError(
+            f'{where}: [endings] must map sections to lists of progressions: A = ["| G7 |", "| C |"]'
+        )
+    for name, texts in endings_table.items():
         if name not in parsed:
             raise ChartError(f"{where}: [endings] names section {name!r}, which [sections] does not")
         if not isinstance(texts, list) or not texts:
             raise ChartError(f"{where}: endings of {name!r} must be a list of progressions")
         endings[name] = [_bars(t, f"{where}, ending {i} of {name!r}") for i, t in enumerate(texts, 1)]
-    ending = _bars(data["ending"], f"{where}, key 'ending'") if "ending" in data else []
-    chart = Chart(title, parsed, form, endings, ending, str(data.get("key", "")), bpm)
+    ending, intro, coda = (
+        _bars(data[k], f"{where}, key {k!r}") if k in data else [] for k in ("ending", "intro", "coda")
+    )
+    chart = Chart(title, parsed, form, endings, ending, str(data.get("key", "")), bpm, intro=intro, coda=coda)
     if len(ending) > len(chart.chorus()):
         raise ChartError(f"{where}: key 'ending' is longer than the chorus")
+    after = data.get("coda_after")
+    if after is not None:
+        if isinstance(after, bool) or not isinstance(after, int) or not 1 <= after <= len(chart.chorus()):
+            raise ChartError(
+                f"{where}: key 'coda_after' must be a bar of the chorus, 1-{len(chart.chorus())}"
+            )
+        if not coda:
+            raise ChartError(f"{where}: key 'coda_after' needs a 'coda'")
+        chart = replace(chart, coda_after=after)
     return chart
 
 
@@ -198,7 +253,11 @@ def chart_to_toml(chart: Chart) -> str:
     """A chart in jazzd's TOML format (what `jazzd tunes import` writes)."""
 
     def text(bars: Bars) -> str:
-        return "| " + " | ".join(" ".join(c.symbol for c in bar) for bar in bars) + " |"
+        def written(bar: list[Chord]) -> str:
+            beats = bar_ticks([bar]) // TICKS_PER_BEAT
+            return " ".join([*([f"{beats}/4"] if beats != BEATS_PER_BAR else []), *(c.symbol for c in bar)])
+
+        return "| " + " | ".join(written(bar) for bar in bars) + " |"
 
     lines = [f"title = {json.dumps(chart.title, ensure_ascii=False)}"]
     if chart.key:
@@ -206,8 +265,11 @@ def chart_to_toml(chart: Chart) -> str:
     if chart.bpm:
         lines.append(f"tempo = {chart.bpm:g}")
     lines.append(f"form = {json.dumps(list(chart.form))}")
-    if chart.ending:
-        lines.append(f"ending = {json.dumps(text(chart.ending))}")
+    for name in ("intro", "ending", "coda"):
+        if getattr(chart, name):
+            lines.append(f"{name} = {json.dumps(text(getattr(chart, name)))}")
+    if chart.coda_after is not None:
+        lines.append(f"coda_after = {chart.coda_after}")
     lines += [
         "",
         "[sections]",
@@ -225,7 +287,7 @@ def read_chart(path: Path) -> Chart:
     except (OSError, UnicodeDecodeError) as exc:
         raise ChartError(f"{path}: cannot read the chart ({exc})") from exc
     chart = chart_from_toml(text, str(path))
-    return Chart(**{**vars(chart), "source": str(path)})
+    return replace(chart, source=str(path))
 
 
 # -- where charts come from -----------------------------------------------------------------------

@@ -34,6 +34,8 @@ LYDIAN_AUGMENTED = (0, 2, 4, 6, 8, 9, 11)
 
 # Tension text (either notation, accidental first) → interval above the root.
 TENSIONS = {"9": 2, "b9": 1, "#9": 3, "11": 5, "#11": 6, "b11": 4, "13": 9, "b13": 8, "#13": 10}
+# What `add` may add → interval above the root.
+ADDED = {**TENSIONS, "2": 2, "4": 5, "6": 9, "b6": 8, "#5": 8, "b5": 6, "#4": 6}
 # A written tension pushes the natural degree it alters out of the scale.
 DISPLACES = {1: 2, 3: 2, 6: 5, 4: 5, 8: 9, 10: 9, 2: 1, 5: 6, 9: 8}
 
@@ -46,7 +48,7 @@ _JAZZOMAT = re.compile(
     r"(?P<ext>(?:(?:9|11|13)[#b]?)*)(?P<alt>alt)?$"
 )
 _COMMON_TOKEN = re.compile(
-    r"maj|ma|Maj|M|Δ|min|mi|m|-|dim|°|o|ø|aug|\+|sus2|sus4|sus|add|alt|"
+    r"maj|ma(?!dd)|Maj|M|Δ|min|mi|m|-|dim|°|o|ø|aug|\+|sus2|sus4|sus|add|alt|"
     r"[#b+-]?(?:13|11|9|7|6|5|4|2)|[(),/ ]"
 )
 
@@ -81,7 +83,7 @@ class Chord:
 def _build(
     symbol: str,
     root: int,
-    third: int,
+    third: int | None,
     fifth: int | None,
     seventh: int | None,
     tensions: Iterable[int],
@@ -207,10 +209,17 @@ def _parse_common(symbol: str, root: int, quality: str, bass: int | None) -> Cho
             acc, num = (tok[0], tok[1:]) if tok[0] in "#b+-" else ("", tok)
             acc = {"+": "#", "-": "b"}.get(acc, acc)
             if add_next:
-                tensions.add(TENSIONS[acc + {"2": "9", "4": "11"}.get(num, num)])
+                added = ADDED.get(acc + num)
+                if added is None:
+                    raise ChordError(f"unknown chord symbol {symbol!r} (cannot add {tok!r})")
+                tensions.add(added)
                 add_next = False
+            elif num == "5" and not acc and len(tokens) == 1:
+                third = None  # a power chord: root and fifth
             elif num == "5":
                 fifth = {"#": 8, "b": 6, "": 7}[acc]
+            elif num == "6" and acc == "b":
+                tensions.add(8)  # m(b6): the minor sixth over a triad
             elif num in ("2", "4") and not acc:
                 third = 2 if num == "2" else 5
             elif num == "6" and not acc:
@@ -229,6 +238,8 @@ def _parse_common(symbol: str, root: int, quality: str, bass: int | None) -> Cho
             else:  # a bare 9/11/13 names a seventh chord with its tensions
                 seventh = 11 if major_seventh else 10
                 tensions.update({"9": [2], "11": [2, 5], "13": [2, 9]}[num])
+                if num == "11" and third == 4:
+                    third = 5  # an eleventh chord leaves the major third out (C11 is C9sus4)
             major_seventh = False
     return _build(symbol, root, third, fifth, seventh, tensions, alt, bass)
 
@@ -307,19 +318,35 @@ def recognize_chord(pitches: Iterable[int]) -> Chord | None:
     return best
 
 
+class Bar(list):
+    """A bar of another length than the tune's 4/4 (`| 2/4 C7 |`): its chords, sharing its
+    `beats` quarter notes evenly. Other bars are plain lists."""
+
+    def __init__(self, chords: Iterable[Chord], beats: int):
+        super().__init__(chords)
+        self.beats = beats
+
+
+METRE = re.compile(r"^([1-7])/4$|^(2)/2$")  # a bar's own length, in quarter notes
+
+
 def parse_progression(text: str) -> list[list[Chord]]:
     """Bars of chords from `| Dm7 G7 | Cmaj7 | % |`: `|` separates bars, chords in a bar share
-    it evenly, `%` repeats the previous bar, `NC` keeps the chord before it."""
+    it evenly, `%` repeats the previous bar, `NC` keeps the chord before it; a bar may begin
+    with its own length (`| 2/4 C7 |`)."""
     bars: list[list[Chord]] = []
     previous: Chord | None = None
     cells = [cell.split() for cell in text.strip().strip("|").split("|")]
     for number, symbols in enumerate(cells, start=1):
+        metre = METRE.match(symbols[0]) if symbols else None
+        if metre:
+            symbols = symbols[1:]
         if not symbols:
             raise ChordError(f"progression {text!r}: bar {number} is empty")
         if symbols == ["%"]:
             if not bars:
                 raise ChordError(f"progression {text!r}: bar 1 cannot repeat a previous bar")
-            bars.append(list(bars[-1]))
+            bars.append(_sized(bars[-1], metre))
             continue
         bar = []
         for symbol in symbols:
@@ -331,5 +358,10 @@ def parse_progression(text: str) -> list[list[Chord]]:
                 raise ChordError(f"progression {text!r}: starts with NC, so no chord is in force")
             bar.append(chord)
             previous = chord
-        bars.append(bar)
+        bars.append(_sized(bar, metre))
     return bars
+
+
+def _sized(chords: list[Chord], metre: re.Match | None) -> list[Chord]:
+    beats = 4 if metre is None else int(metre[1] or 4)
+    return list(chords) if beats == 4 else Bar(chords, beats)

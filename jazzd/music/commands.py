@@ -104,11 +104,39 @@ def cmd_tunes_import(args: argparse.Namespace) -> int:
     for problem in problems:
         log.error("%s", problem)
     folder = Path(args.to)
-    folder.mkdir(parents=True, exist_ok=True)
+    if folder.exists() and not folder.is_dir():
+        raise ChartError(f"--to {folder}: is a file; name a folder for the charts")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ChartError(f"--to {folder}: cannot make the charts folder ({exc.strerror or exc})") from exc
+    written: set[str] = set()
+    replaced = 0
     for chart in charts:
-        (folder / f"{slug(chart.title)}.toml").write_text(chart_to_toml(chart), encoding="utf-8")
-    log.info("imported %d of %d tunes into %s", len(charts), len(charts) + len(problems), folder)
+        name = _free_name(slug(chart.title), written)
+        if name != slug(chart.title):
+            log.warning(
+                "%r: another tune of the same name was imported first; written as %s.toml", chart.title, name
+            )
+        path = folder / f"{name}.toml"
+        replaced += path.exists()
+        try:
+            path.write_text(chart_to_toml(chart), encoding="utf-8")
+        except OSError as exc:
+            raise ChartError(f"{path}: cannot write the chart ({exc.strerror or exc})") from exc
+        written.add(name)
+    again = f" ({replaced} replaced an earlier import)" if replaced else ""
+    log.info("imported %d of %d tunes into %s%s", len(written), len(charts) + len(problems), folder, again)
     return 2 if problems else 0
+
+
+def _free_name(name: str, taken: set[str]) -> str:
+    """`name`, or `name-2`, `name-3`, … when an earlier tune of this import has it."""
+    number, free = 1, name
+    while free in taken:
+        number += 1
+        free = f"{name}-{number}"
+    return free
 
 
 def add_commands(commands, common: argparse.ArgumentParser) -> None:

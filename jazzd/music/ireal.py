@@ -1,14 +1,25 @@
 """iReal Pro charts: `irealb://` and `irealbook://` links, one tune or a playlist, as the app's
-"share as HTML / link" writes them, read into jazzd charts.
+"share as HTML / link" writes them, read into jazzd charts and played as the app plays them.
 
 Decoded here rather than with a library: the Python readers found (pyRealParser 0.1, 2019) are
 unmaintained, and the format is small — a URL-encoded, `=`-separated record per tune whose chord
-string (irealb only) is scrambled in 50-character blocks. What jazzd reads of the chord string:
-bars (`| [ ] { } Z`), rehearsal marks (`*A`), first and second endings (`N1 N2`), repeats,
-`x` (repeat the bar), `r` (repeat two bars), `n` (no chord), time signatures (`T44`; only 4/4 and
-2/2 play). Alternate chords `( )`, staff text `< >`, segno, coda and fermata are read past: a
-D.S. or a coda is not followed. A tune that cannot be read — another metre, a chord quality jazzd
-does not know — is reported in one line naming the link or file and the tune, and the rest load.
+string (irealb only) is scrambled in 50-character blocks. The chord string is a row of cells:
+a chord or a space is one cell, `,` separates, `XyQ` is three empty cells. What jazzd reads:
+
+- bars (`| [ ] { } Z`), rehearsal marks (`*A`; `*i` an intro, played once), time signatures
+  (`T44`: 4/4 and 2/2 play, any other metre is refused by name);
+- chords with their cells: a chord lasts one beat and the empty cells after it, fitted to the
+  bar as the app does (spaces taken back from the first chord on, or beats handed out from
+  the first chord on; a small chord `s` keeps one beat); `W/bass` goes on with the chord over
+  the new bass; `x` and `r` repeat one and two bars; `n` is no chord (the chord goes on);
+- repeats, endings `N1 N2 N3` (`N0` and an unlabelled bar after the first ending count on),
+  and the app's form rules: D.C./D.S. al Coda and al Fine (the return plays no repeats and the
+  last endings), the coda after a D.C./D.S. part of every chorus, a coda without one an outro
+  taken once from the "to coda" sign of the last chorus.
+
+Alternate chords `( )`, staff text other than the form's, fermatas and `3x` counts are read
+past. A tune that cannot be read is one line naming the file, the tune and the written bar; the
+rest of the playlist loads.
 """
 
 from __future__ import annotations
@@ -19,25 +30,59 @@ from urllib.parse import unquote
 
 from jazzd.errors import ChordError
 from jazzd.music.charts import Bars, Chart, ChartError
-from jazzd.music.chords import Chord, parse_chord
+from jazzd.music.chords import Bar, Chord, parse_chord
+from jazzd.music.grammar import BEATS_PER_BAR
 
 MUSIC_PREFIX = "1r34LbKcu7"
-LINK = re.compile(r"irealb(?:ook)?://[^\"'\s<>]+")
-# One chord: root, quality in iReal's spelling (up to a delimiter, a capital, a slash p or a
-# fermata f), optional bass.
-CHORD = re.compile(r"([A-G][b#]?)([^\s,|\[\]{}()<>*/A-Zpf]*)(?:/([A-G][b#]?))?")
-# iReal quality spellings that jazzd's chord reader spells otherwise.
+# In a page, a link is a whole href (titles keep their apostrophes); elsewhere it ends where the
+# text around it does: whitespace, a double quote, a tag.
+HREF = re.compile(r"""href\s*=\s*(?:"(irealb(?:ook)?://[^"]*)"|'(irealb(?:ook)?://[^']*)')""", re.I)
+LINK = re.compile(r"irealb(?:ook)?://[^\"\s<>]+")
+TOKEN = re.compile(
+    r"\*(?P<mark>[A-Za-z])"
+    r"|T(?P<time>\d\d)"
+    r"|N(?P<ending>\d)"
+    r"|<(?P<comment>[^>]*)>?"
+    r"|(?P<chord>(?P<root>[A-G][b#]?)(?P<quality>[^\s,|\[\]{}()<>*/A-Zpf]*)(?:\*[^*]*\*)?(?P<bass>/[A-G][b#]?)?)"
+    r"(?:\([^)]*\))?"
+    r"|(?P<cell>(?P<other>[ Wp])(?P<obass>/[A-G][b#]?)?(?P<alternate>\([^)]*\))?)"
+    r"|(?P<bar>[|\[\]{}Z])"
+    r"|(?P<one>.)",
+    re.S,
+)
+# iReal quality spellings that jazzd's chord reader spells otherwise (the first that matches).
 QUALITIES = [("-^", "-maj"), ("^", "maj"), ("h7", "m7b5"), ("h9", "m9b5"), ("h", "m7b5"), ("7susadd3", "7")]
-PLAYABLE_TIME = {"T44", "T22"}  # bars of four quarter notes (2/2 counted in quarters)
+TIME_NAMES = {"12": "12/8"}  # iReal writes 12/8 as T12
+
+
+def _quarters(time: str) -> int | None:
+    """Quarter notes in a bar of iReal's time `T44`-style signature (2/2 counted in quarters);
+    None for a metre counted in eighths."""
+    if time == "22":
+        return 4
+    return int(time[0]) if time[1] == "4" and time[0] != "0" else None
 
 
 @dataclass
 class _Bar:
-    chords: list[Chord] = field(default_factory=list)
+    number: int  # as written, from 1
+    beats: int = BEATS_PER_BAR  # its length in quarter notes
+    cells: list[Chord | None] = field(default_factory=list)  # a chord, or None: an empty cell
+    short: set[int] = field(default_factory=set)  # cells holding small chords (one beat each)
     mark: str | None = None  # a rehearsal mark begins here
     repeat_start: bool = False
     repeat_end: bool = False
-    ending: int = 0  # the first bar of ending N
+    ending: int | None = None  # the first bar of an ending (0: unnumbered, N0)
+    segno: bool = False
+    coda: bool = False
+    fine: bool = False
+    closes: bool = False  # a section's last bar (`]` or `Z` after it)
+    jump: str | None = None  # "D.C." or "D.S." at the end of this bar's section ...
+    jump_to: str | None = None  # ... "coda", "fine", or an ending's number ("2")
+
+    @property
+    def chords(self) -> list[Chord]:
+        return [c for c in self.cells if c is not None]
 
 
 def unscramble(music: str) -> str:
@@ -60,7 +105,7 @@ def _unscramble_block(block: str) -> str:
 def charts_from_text(text: str, where: str) -> tuple[list[Chart], list[str]]:
     """Every tune of every iReal link in `text` (a link, or an exported HTML page); and one
     line for each tune that could not be read."""
-    links = LINK.findall(text)
+    links = [double or single for double, single in HREF.findall(text)] or LINK.findall(text)
     if not links:
         return [], [f"{where}: no irealb:// or irealbook:// link found"]
     charts, problems = [], []
@@ -99,14 +144,8 @@ def _irealb_records(body: str) -> list[tuple[str, str, float | None, str]]:
         at = fields.index(music)
         bpm = fields[at + 2] if len(fields) > at + 2 else ""
         key = fields[at - 2] if at >= 2 else ""
-        records.append(
-            (
-                fields[0],
-                key,
-                float(bpm) if bpm.isdigit() and int(bpm) else None,
-                unscramble(music[len(MUSIC_PREFIX) :]),
-            )
-        )
+        tempo = float(bpm) if bpm.isdigit() and 20 <= int(bpm) <= 400 else None  # 0: the app's default
+        records.append((fields[0], key, tempo, unscramble(music[len(MUSIC_PREFIX) :])))
     return records
 
 
@@ -117,75 +156,127 @@ def _irealbook_records(body: str) -> list[tuple[str, str, float | None, str]]:
 
 
 def chart_from_music(title: str, key: str, bpm: float | None, music: str, where: str) -> Chart:
+    title = title.strip()
+    if not title:
+        raise ChartError(f"{where}: a tune without a title")
     where = f"{where}, chart {title!r}"
     music = music.replace("XyQ", "   ").replace("LZ", " |").replace("Kcl", "| x")
-    bars = _unroll(_bars(music, where), where)
-    if not bars:
+    bars = _bars(music, where)
+    if not any(b.chords for b in bars):
         raise ChartError(f"{where}: no bars with chords")
-    return _chart(title, key, bpm, bars)
+    other = [b for b in bars if b.beats != BEATS_PER_BAR]
+    if len(other) * 2 > len(bars):  # not brief bars: the tune changes metre
+        raise ChartError(f"{where}, bar {other[0].number}: mostly {_metre(f'{other[0].beats}4')}")
+    return _chart(title, key, bpm, _form(bars, where))
+
+
+# -- reading the cells ------------------------------------------------------------------------------
 
 
 def _bars(music: str, where: str) -> list[_Bar]:
-    """The written bars, in order, with their marks; chords converted (or ChartError listing
-    every unknown quality)."""
-    bars, unknown = [_Bar()], []
+    """The written bars, in order, with their cells, marks and signs (ChartError naming the
+    bar of the first chord or metre jazzd cannot play)."""
+    bars = [_Bar(1)]
+    metre = BEATS_PER_BAR
     previous: Chord | None = None
-    i = 0
-    while i < len(music):
-        c = music[i]
-        bar = bars[-1]
-        if c in "|[]{}Z":
-            if c == "}":
+    small = False
+    unknown: list[str] = []
+    for token in TOKEN.finditer(music):
+        bar, kind = bars[-1], token.lastgroup
+        text = token.group(kind)
+        if kind == "bar":
+            if text == "}":
                 bar.repeat_end = True
-            if bar.chords or bar.repeat_end:
-                bars.append(_Bar())
-            if c == "{":
+            bar.closes = bar.closes or text in "]Z"
+            if bar.cells or bar.repeat_end or (text == "{" and bar.repeat_start):
+                bars.append(_Bar(bar.number + 1, metre))
+            if text == "{":
                 bars[-1].repeat_start = True
-            i += 1
-        elif c in "<(":  # staff text, alternate chord: read past
-            close = music.find(">" if c == "<" else ")", i)
-            i = len(music) if close < 0 else close + 1
-        elif c == "*" and i + 1 < len(music):
-            bar.mark, i = music[i + 1], i + 2
-        elif c == "T" and music[i + 1 : i + 3].isdigit():
-            if music[i : i + 3] not in PLAYABLE_TIME:
-                raise ChartError(f"{where}: time {music[i + 1]}/{music[i + 2]}: jazzd plays 4/4 only")
-            i += 3
-        elif c == "N" and music[i + 1 : i + 2].isdigit():
-            bar.ending, i = int(music[i + 1]) or 1, i + 2
-        elif c == "x" and len(bars) > 1:
-            bar.chords, i = list(_last_with_chords(bars[:-1]).chords), i + 1
-        elif c == "r" and len(bars) > 2:
-            bar.chords = list(bars[-3].chords)
-            bars.append(_Bar(list(bars[-2].chords)))
-            i += 1
-        elif c == "W" and (slash := re.match(r"W/[A-G][b#]?", music[i:])) and previous is not None:
-            bar.chords.append(previous)  # an invisible root: the chord goes on over a new bass
-            i += slash.end()
-        elif c == "n" and previous is not None:
-            bar.chords.append(previous)
-            i += 1
-        elif (match := CHORD.match(music, i)) is not None:
-            symbol = _jazzd_symbol(*match.groups())
+        elif kind == "mark":
+            bar.mark = text
+        elif kind == "time":
+            quarters = _quarters(text)
+            if quarters is None or (bar.number == 1 and quarters != BEATS_PER_BAR):
+                raise ChartError(f"{where}, bar {bar.number}: {_metre(text)}")
+            bar.beats = metre = quarters
+        elif kind == "ending":
+            bar.ending = int(text)
+        elif kind == "comment":
+            _comment(bar, text)
+        elif kind == "chord":
+            symbol = _jazzd_symbol(token["root"], token["quality"], token["bass"])
             try:
                 chord = parse_chord(symbol)
             except ChordError:
-                unknown.append(match.group(0))
-                chord = None
-            if chord is not None:
-                bar.chords.append(chord)
-                previous = chord
-            i = match.end()
-        else:  # spaces, commas, slashes (p), segno, coda, fermata, spacers
-            i += 1
+                unknown.append(f"{token['chord']} (bar {bar.number})")
+                bar.cells.append(None)  # the bar is there, and counted
+                continue
+            _add(bar, chord, small)
+            previous = chord
+        elif kind == "cell" and previous is not None and _goes_on(bar, token):  # the chord goes on
+            bass = token["obass"]
+            chord = parse_chord(_with_bass(previous.symbol, bass)) if bass else previous
+            _add(bar, chord, small)
+        elif kind in ("cell", "one"):
+            small = _sign(bars, token["other"] or text, previous, small)
     if unknown:
-        qualities = ", ".join(dict.fromkeys(unknown))
-        raise ChartError(f"{where}: chord symbols jazzd cannot read: {qualities}")
-    return [b for b in bars if b.chords or b.repeat_end]
+        raise ChartError(f"{where}: chord symbols jazzd cannot read: {', '.join(dict.fromkeys(unknown))}")
+    return [b for b in bars if b.chords or b.repeat_end or b.ending is not None]
 
 
-def _last_with_chords(bars: list[_Bar]) -> _Bar:
-    return next(b for b in reversed(bars) if b.chords)
+def _goes_on(bar: _Bar, token: re.Match) -> bool:
+    """Whether a cell without a chord of its own plays the chord before it there: `W` (an
+    invisible root, often over a new bass), or a bar that begins with a slash or holds only an
+    alternate chord (the chord goes on through that bar)."""
+    return token["other"] == "W" or (
+        not bar.cells and (token["other"] == "p" or token["alternate"] is not None)
+    )
+
+
+def _metre(time: str) -> str:
+    name = TIME_NAMES.get(time, f"{time[0]}/{time[1]}")
+    return f"time {name}: jazzd plays 4/4 (with brief bars of 1-7 quarter notes)"
+
+
+def _add(bar: _Bar, chord: Chord, small: bool) -> None:
+    if small:
+        bar.short.add(len(bar.cells))
+    bar.cells.append(chord)
+
+
+def _sign(bars: list[_Bar], text: str, previous: Chord | None, small: bool) -> bool:
+    """A one-character sign: an empty cell, a repeated bar, N.C., segno, coda, small/large
+    chords. Returns whether chords are small from here."""
+    bar = bars[-1]
+    if text in " p" and bar.cells:  # an empty cell (a slash: the chord goes on)
+        bar.cells.append(None)
+    elif text == "x":
+        earlier = next((b for b in reversed(bars[:-1]) if b.cells), None)
+        if earlier is not None:
+            bar.cells, bar.short = list(earlier.cells), set(earlier.short)
+    elif text == "r":
+        earlier = [b for b in bars[:-1] if b.cells][-2:]
+        if len(earlier) == 2:
+            bar.cells = list(earlier[0].cells)
+            bars.append(_Bar(bar.number + 1, earlier[1].beats, list(earlier[1].cells)))
+    elif text == "n" and previous is not None:
+        bar.cells.append(previous)
+    elif text == "S":
+        bar.segno = True
+    elif text == "Q":
+        bar.coda = True
+    elif text in "sl":
+        return text == "s"
+    return small
+
+
+def _comment(bar: _Bar, text: str) -> None:
+    """Staff text the form obeys: D.C./D.S. al Coda / al Fine, Fine."""
+    words = re.sub(r"^\*\d\d|XyQ", "", text).strip().lower()
+    if words == "fine":
+        bar.fine = True
+    elif (jump := re.match(r"(d\.c\.|d\.s\.) al (coda|fine|(\d)\w* end)", words)) is not None:
+        bar.jump, bar.jump_to = jump[1].upper(), jump[3] or jump[2]
 
 
 def _jazzd_symbol(root: str, quality: str, bass: str | None) -> str:
@@ -193,53 +284,201 @@ def _jazzd_symbol(root: str, quality: str, bass: str | None) -> str:
         if quality.startswith(ireal):
             quality = jazzd + quality[len(ireal) :]
             break
+    quality = quality.replace("^", "maj")  # o^7, -^7 written after the first mark
     if quality == "maj":
         quality = ""  # iReal's "^" alone is the major triad
-    return root + quality + (f"/{bass}" if bass else "")
+    return root + quality + (bass or "")
 
 
-def _unroll(bars: list[_Bar], where: str) -> list[_Bar]:
-    """The bars as played: each repeat twice, the first ending the first time, the second
-    ending the second time."""
-    out: list[_Bar] = []
-    start, repeated, second_pass, i = 0, set(), False, 0
-    while i < len(bars):
+def _with_bass(symbol: str, bass: str) -> str:
+    return symbol.split("/")[0] + bass
+
+
+def _beats(bar: _Bar) -> list[Chord]:
+    """The bar's chords, one per beat where the cells say how long each lasts: one beat and
+    the empty cells after it (a small chord keeps one), then fitted to the bar as the app
+    does: spaces taken back from the first chord on, or beats handed out from the first
+    chord on. Written shortest: a 4/4 bar of one chord is one chord, 2+2 is two."""
+    chords: list[Chord] = []
+    lengths: list[int] = []
+    small: list[bool] = []
+    for i, cell in enumerate(bar.cells):
+        if cell is not None:
+            chords.append(cell)
+            lengths.append(1)
+            small.append(i in bar.short)
+        elif lengths and not small[-1]:
+            lengths[-1] += 1
+    size = bar.beats
+    if len(chords) > size:
+        beats = chords  # more chords than beats: they share the bar evenly
+    else:
+        grow = [i for i, s in enumerate(small) if not s] or list(range(len(chords)))
+        turn = 0
+        while sum(lengths) > size:
+            if lengths[turn % len(chords)] > 1:
+                lengths[turn % len(chords)] -= 1
+            turn += 1
+        turn = 0
+        while sum(lengths) < size:
+            lengths[grow[turn % len(grow)]] += 1
+            turn += 1
+        beats = [chord for chord, n in zip(chords, lengths, strict=True) for _ in range(n)]
+        for parts in (1, 2):
+            step = size // parts
+            if size % parts == 0 and all(beats[i] == beats[i - i % step] for i in range(size)):
+                beats = beats[::step]
+                break
+    return beats if size == BEATS_PER_BAR else Bar(beats, size)
+
+
+# -- the form as the app plays it ------------------------------------------------------------------
+
+
+@dataclass
+class _Form:
+    intro: list[_Bar]
+    chorus: list[_Bar]
+    coda: list[_Bar]
+    coda_after: int | None  # the last chorus leaves for the coda after this many of its bars
+
+
+def _form(bars: list[_Bar], where: str) -> _Form:
+    """Intro, chorus and coda as bars played, from the written bars' repeats, endings, signs."""
+    start = 0
+    if bars[0].mark == "i":  # an intro: to the next rehearsal mark, played once ...
+        start = next((i for i, b in enumerate(bars[1:], 1) if b.mark and b.mark != "i"), 0)
+        opened = sum(b.repeat_start for b in bars[:start]) > sum(b.repeat_end for b in bars[:start])
+        start = 0 if opened else start  # ... unless a repeat begun there goes on past it
+    intro = [bars[i] for i in _play(bars, 0, start, where)] if start else []
+    codas = [i for i, b in enumerate(bars) if b.coda]
+    sign = next((i for i, b in enumerate(bars) if b.jump and i >= start), None)
+    jump = (
+        None if sign is None else next((i for i in range(sign, len(bars)) if bars[i].closes), len(bars) - 1)
+    )
+    coda_start = codas[-1] if codas and (len(codas) > 1 or (jump is not None and codas[0] > jump)) else None
+    to_coda = codas[0] if codas and codas[0] != coda_start else None
+    body_end = coda_start if coda_start is not None else len(bars)
+    if jump is not None and jump < body_end:
+        played = _play(bars, start, jump + 1, where)
+        how, to = bars[sign].jump, bars[sign].jump_to
+        back = next((i for i, b in enumerate(bars) if b.segno), start) if how == "D.S." else start
+        until = body_end
+        if to == "coda" and to_coda is not None and to_coda >= back:
+            until = to_coda + 1
+        elif to != "coda":  # al Fine, al 2nd ending: to the Fine, if there is one
+            until = next((i + 1 for i, b in enumerate(bars) if b.fine and i >= back), body_end)
+        ending = int(to) if to.isdigit() else None
+        if ending is None:  # never past the sign that sent it back
+            until = min(until, jump + 1)
+        played += _play(bars, back, until, where, last_time=True, ending=ending)
+        chorus = [bars[i] for i in played]
+        coda = [b for b in bars[coda_start:] if b.chords] if coda_start is not None else []
+        if to == "coda" and coda:  # the coda is part of the form
+            return _Form(intro, chorus + coda, [], None)
+        return _Form(intro, chorus, coda, None)
+    played = _play(bars, start, body_end, where)
+    chorus = [bars[i] for i in played]
+    coda = [b for b in bars[coda_start:] if b.chords] if coda_start is not None else []
+    after = None
+    if coda and to_coda is not None and to_coda in played:
+        after = len(played) - played[::-1].index(to_coda)
+    return _Form(intro, chorus, coda, after)
+
+
+def _play(
+    bars: list[_Bar], start: int, end: int, where: str, last_time: bool = False, ending: int | None = None
+) -> list[int]:
+    """The bars from `start` to before `end` in the order played: each repeat as many times as
+    it has endings (twice without), ending n on pass n. `last_time` (after a D.C. or D.S.):
+    no repeats, the last endings (or ending number `ending`)."""
+    numbers = _ending_numbers(bars)
+    order: list[int] = []
+    passes: dict[int, int] = {}  # a repeat's first bar → the pass being played
+    repeat, i = start, start
+    while i < end:
         bar = bars[i]
         if bar.repeat_start:
-            start = i
-        if second_pass and bar.ending == 1:
-            i = next((k for k in range(i + 1, len(bars)) if bars[k].ending >= 2), -1)
-            if i < 0:
-                raise ChartError(f"{where}: a first ending without a second")
-            second_pass = False
-            continue
+            repeat = i
+        passing = passes.get(repeat, 1)
+        if i in numbers:
+            group = _endings(bars, numbers, i)
+            wanted = (ending or max(group)) if last_time else passing
+            target = group.get(wanted, group[max(group)])
+            if numbers[i] < wanted and target > i:  # on to this pass's ending (or the last one)
+                i = target
+                continue
         if bar.chords:
-            out.append(bar)
-        if bar.repeat_end and i not in repeated:
-            repeated.add(i)
-            i, second_pass = start, True
-            continue
-        if bar.repeat_end:
-            second_pass = False
+            order.append(i)
+        if len(order) > 10_000:
+            raise ChartError(f"{where}, bar {bar.number}: the repeats never end")
+        if bar.repeat_end and not last_time:
+            first = next((k for k in range(repeat, i + 1) if k in numbers), None)
+            total = 2 if first is None else max(2, len(_endings(bars, numbers, first)))
+            if passing < total:
+                passes[repeat] = passing + 1
+                i = repeat
+                continue
+            passes.pop(repeat, None)
+            repeat = i + 1  # a later closing sign without an opening one repeats from here
         i += 1
-    return out
+    return order
 
 
-def _chart(title: str, key: str, bpm: float | None, bars: list[_Bar]) -> Chart:
+def _ending_numbers(bars: list[_Bar]) -> dict[int, int]:
+    """The number of each ending's first bar: N1, N2, N3 as written; N0 counts on from the
+    N0 before it (a run of them: "for repeats", "to end")."""
+    numbers, run = {}, 0
+    for i, bar in enumerate(bars):
+        if bar.ending is not None:
+            run = run + 1 if bar.ending == 0 else 0
+            numbers[i] = bar.ending or run
+    return numbers
+
+
+def _endings(bars: list[_Bar], numbers: dict[int, int], at: int) -> dict[int, int]:
+    """The endings (number → first bar) of the group the ending at `at` belongs to. A first
+    ending alone has an unlabelled second: the bar after its closing repeat sign."""
+    first = max((k for k in numbers if k <= at and numbers[k] == 1), default=at)
+    group = {numbers[first]: first}
+    for k in sorted(k for k in numbers if k > first):
+        if numbers[k] != max(group) + 1 or any(b.repeat_start for b in bars[first + 1 : k + 1]):
+            break
+        group[numbers[k]] = k
+    if list(group) == [1]:
+        close = next((k for k in range(first, len(bars)) if bars[k].repeat_end), None)
+        if close is not None and close + 1 < len(bars):
+            group[2] = close + 1
+    return group
+
+
+def _chart(title: str, key: str, bpm: float | None, form: _Form) -> Chart:
     """Sections from the rehearsal marks: a pass whose bars differ from an earlier pass under
     the same mark becomes a section of its own (A, A2, …)."""
     passes: list[tuple[str, Bars]] = []
-    for bar in bars:
-        if bar.mark or not passes:
-            passes.append((bar.mark or "A", []))
-        passes[-1][1].append(bar.chords)
+    for bar in form.chorus:
+        if (bar.mark and bar.mark != "i") or not passes:
+            passes.append((bar.mark if bar.mark and bar.mark != "i" else "A", []))
+        passes[-1][1].append(_beats(bar))
     sections: dict[str, Bars] = {}
-    form = []
+    names = []
     for mark, section in passes:
         name = next((n for n, b in sections.items() if n.rstrip("0123456789") == mark and b == section), None)
         if name is None:
             count = sum(1 for n in sections if n.rstrip("0123456789") == mark)
             name = mark if count == 0 else f"{mark}{count + 1}"
             sections[name] = section
-        form.append(name)
-    return Chart(title, sections, tuple(form), {}, [], key, bpm, "iReal Pro")
+        names.append(name)
+    return Chart(
+        title,
+        sections,
+        tuple(names),
+        {},
+        [],
+        key,
+        bpm,
+        "iReal Pro",
+        intro=[_beats(b) for b in form.intro],
+        coda=[_beats(b) for b in form.coda],
+        coda_after=form.coda_after,
+    )
