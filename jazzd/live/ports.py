@@ -114,10 +114,20 @@ class PortLister:
         return self._clients[kind]
 
     def outputs(self) -> list[str]:
-        return self._client("out").get_ports()
+        return self._names("out")
 
     def inputs(self) -> list[str]:
-        return self._client("in").get_ports()
+        return self._names("in")
+
+    def _names(self, kind: str) -> list[str]:
+        """The ports now. A port that vanishes while rtmidi reads the list (it counts, then
+        names each) raises in rtmidi; the list is then read again, the port gone from it."""
+        for _ in range(3):
+            try:
+                return self._client(kind).get_ports()
+            except rtmidi.RtMidiError as exc:
+                log.debug("the port list changed while it was read (%s); reading it again", exc)
+        return []
 
     def close(self) -> None:
         for each in self._clients.values():
