@@ -116,8 +116,10 @@ def test_render_writes_solo_and_chords_at_tempo_and_is_byte_identical(tmp_path, 
     assert (tmp_path / "a.mid").read_bytes() == (tmp_path / "b.mid").read_bytes()
     assert main([*argv[:-2], "8", "-o", str(tmp_path / "c.mid")]) == 0
     assert (tmp_path / "c.mid").read_bytes() != (tmp_path / "a.mid").read_bytes()
-    assert main([*argv, str(tmp_path / "d.mid"), "--motifs", "0"]) == 0  # no motif memory: another line
-    assert (tmp_path / "d.mid").read_bytes() != (tmp_path / "a.mid").read_bytes()
+    longer = [*argv[:6], "48", *argv[7:]]  # past the notes a line plays before it restates figures
+    assert main([*longer, str(tmp_path / "d.mid"), "--motifs", "0"]) == 0  # no motif memory ...
+    assert main([*longer, str(tmp_path / "e.mid")]) == 0
+    assert (tmp_path / "d.mid").read_bytes() != (tmp_path / "e.mid").read_bytes()  # ... another line
     mid, solo = read_notes(tmp_path / "a.mid", 0)
     _, chords = read_notes(tmp_path / "a.mid", 1)
     tempo = next(m.tempo for m in mid.tracks[0] if m.type == "set_tempo")

@@ -52,7 +52,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from jazzd.engine import Engine
-    from jazzd.learn.evaluate import MEASURES, evaluate
+    from jazzd.learn.evaluate import MEASURES, OPENING_BARS, evaluate
     from jazzd.realize import MOTIF_FOLLOW
 
     engines = [Engine(m, seed=args.seed, temperature=args.temperature, top_p=args.top_p) for m in args.model]
@@ -78,15 +78,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     models = [report["models"][n] for n in names]
     rows.append(("NLL per token (nats)", "", *(f"{m['nll_per_token']:.3f}" for m in models)))
     rows.append(("bigram baseline NLL", "", *(f"{m['bigram_nll_per_token']:.3f}" for m in models)))
-    for key, label in (("chord_tone_share", "chord tones"), ("scale_share", "in the chord's scale")):
-        rows.append((label, f"{report['real'][key]:.1%}", *(f"{m[key]:.1%}" for m in models)))
-    for key, label in (
-        ("pitch_4gram_repeats", "4-note figures repeated"),
-        ("interval_4gram_repeats", "... or their shape"),
-    ):
-        rows.append((label, f"{report['real'][key]:.1%}", *(f"{m[key]:.1%}" for m in models)))
-    for measure in MEASURES:
-        rows.append((f"overlap: {measure}", "1", *(f"{m['overlap'][measure]:.3f}" for m in models)))
+    for scope, where in (("whole", "whole solos"), ("opening", f"first {OPENING_BARS} bars")):
+        for key, label in (
+            ("chord_tones", "chord tones"),
+            ("semitone", "a semitone from one"),
+            ("other", "other"),
+            ("chord_tones_on_beats", "chord tones on beats"),
+            ("pitch_4gram_repeats", "4-note figures repeated"),
+            ("interval_4gram_repeats", "... or their shape"),
+        ):
+            real = report["real"][scope][key]
+            rows.append((f"{where}: {label}", f"{real:.1%}", *(f"{m[scope][key]:.1%}" for m in models)))
+        for measure in MEASURES:
+            rows.append(
+                (f"{where}: overlap {measure}", "1", *(f"{m[scope]['overlap'][measure]:.3f}" for m in models))
+            )
     for key in ("type_overlap_mean", "duration_overlap_mean"):
         rows.append((f"drift over 10k tokens: {key}", "", *(f"{m['drift'][key]:.3f}" for m in models)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]

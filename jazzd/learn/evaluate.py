@@ -5,11 +5,17 @@ bigram model with add-one smoothing, fitted on the solos not evaluated, is the b
 musical measures each model improvises over every evaluated solo's own chord changes for as long
 as that solo lasts; the distributions below are then compared with the real solos' as an
 overlap area (the sum over bins of the smaller share: 1 is identical, 0 disjoint).
+
+Harmony is judged by what sounds: each realized pitch against the chord symbol sounding at its
+onset, by pitch class, with a chord reading of its own (`chord_tones`: root, third, fifth,
+seventh or sixth, bass) — not the realizer's, which chose the pitches — as a chord tone, a
+semitone from one, or other; over whole solos and over their opening 16 bars.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -41,7 +47,7 @@ from jazzd.music.vocab import Vocabulary
 from jazzd.realize import Soloist
 
 MEASURES = (
-    "note_type",
+    "pitch_role",
     "chord_tones_on_beats",
     "interval",
     "duration",
@@ -53,6 +59,46 @@ MEASURES = (
     "register_arc",
 )
 DURATION_BINS = (1, 3, 4, 6, 8, 9, 12, 18, 24, 36, 48)
+OPENING_BARS = 16
+NOTE_NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def chord_tones(symbol: str) -> frozenset[int]:
+    """The pitch classes of a chord symbol's chord tones (either notation: `-7`, `j7`, `m7b5`,
+    `o7`, `+`, `sus7`, `maj7`, `69`, a `/bass`), read here from the text alone."""
+    match = re.match(r"([A-G])([#b]?)([^/]*)(?:/([A-G])([#b]?))?", symbol)
+    if match is None:
+        return frozenset()
+    root = (NOTE_NAMES[match[1]] + {"#": 1, "b": -1, "": 0}[match[2]]) % 12
+    quality = match[3]
+    diminished = quality.startswith(("o", "dim", "m7b5", "ø")) or "b5" in quality[:4]
+    minor = diminished or (quality.startswith(("-", "m", "min")) and not quality.startswith(("maj", "ma7")))
+    third = 5 if "sus" in quality else 3 if minor else 4
+    fifth = 6 if diminished else 8 if quality.startswith(("+", "aug")) or "#5" in quality else 7
+    tones = {0, third, fifth}
+    if re.search(r"j7|maj|ma7|Δ", quality):
+        tones.add(11)
+    elif re.match(r"(o|dim)7", quality):
+        tones.add(9)
+    elif "7" in quality:
+        tones.add(10)
+    elif "6" in quality:
+        tones.add(9)
+    elif re.search(r"(?<![#b])(9|11|13)", quality):  # C9: a seventh chord with its ninth
+        tones.add(10)
+    if match[4]:
+        tones.add((NOTE_NAMES[match[4]] + {"#": 1, "b": -1, "": 0}[match[5]] - root) % 12)
+    return frozenset((root + t) % 12 for t in tones)
+
+
+def pitch_role(pitch: int, symbol: str) -> str:
+    """A pitch over a chord symbol: a chord tone, a semitone from one, or other."""
+    tones = chord_tones(symbol)
+    if pitch % 12 in tones:
+        return "chord"
+    if (pitch + 1) % 12 in tones or (pitch - 1) % 12 in tones:
+        return "semitone"
+    return "other"
 
 
 @dataclass
@@ -129,13 +175,21 @@ def _hist(values: list, bins: Sequence | None = None) -> dict:
     return {k: n / total for k, n in counts.items()}
 
 
+def opening(line: Line, bars: int = OPENING_BARS) -> Line:
+    """A line's notes in its first `bars` bars (from the bar of its first note)."""
+    if not line.notes:
+        return line
+    end = (line.notes[0].onset // BAR_TICKS + bars) * BAR_TICKS
+    return Line([n for n in line.notes if n.onset < end], line.tokens, line.chord_at)
+
+
 def distributions(lines: Sequence[Line]) -> dict[str, dict]:
-    """The six distributions compared by `overlap`, pooled over the lines."""
-    types, on_beats, intervals, durations, ranges, repeats = [], [], [], [], [], []
+    """The distributions compared by `overlap`, pooled over the lines."""
+    roles, on_beats, intervals, durations, ranges, repeats = [], [], [], [], [], []
     for line in lines:
-        types += [t.type for t in line.tokens]
+        roles += [pitch_role(n.pitch, line.chord_at(n.onset).symbol) for n in line.notes]
         on_beats += [
-            line.chord_at(n.onset).note_type(n.pitch) == "C"
+            pitch_role(n.pitch, line.chord_at(n.onset).symbol) == "chord"
             for n in line.notes
             if n.onset % TICKS_PER_BEAT == 0
         ]
@@ -150,7 +204,7 @@ def distributions(lines: Sequence[Line]) -> dict[str, dict]:
             repeats.append(round(10 * sum(n for n in grams.values() if n > 1) / sum(grams.values())))
     shaped = [p for line in lines for p in phrases(line.notes)]
     return {
-        "note_type": _hist(types),
+        "pitch_role": _hist(roles),
         "chord_tones_on_beats": _hist(on_beats),
         "interval": _hist(intervals),
         "duration": _hist(durations, DURATION_BINS),
@@ -176,14 +230,27 @@ def overlap(p: dict, q: dict) -> float:
     return float(sum(min(p.get(k, 0.0), q.get(k, 0.0)) for k in set(p) | set(q)))
 
 
-def harmony_shares(lines: Sequence[Line]) -> dict[str, float]:
-    """Shares of notes that are chord tones, and that lie in the chord's scale."""
-    kinds = [line.chord_at(n.onset).note_type(n.pitch) for line in lines for n in line.notes]
-    total = max(1, len(kinds))
+def harmony(lines: Sequence[Line]) -> dict[str, float]:
+    """What sounds over the chords: shares of chord tones, of notes a semitone from one and of
+    others; chord tones among the notes on beats; 4-note figures repeated (pitches, shapes)."""
+    dist = distributions(lines)
     return {
-        "chord_tone_share": kinds.count("C") / total,
-        "scale_share": (kinds.count("C") + kinds.count("S")) / total,
+        "chord_tones": dist["pitch_role"].get("chord", 0.0),
+        "semitone": dist["pitch_role"].get("semitone", 0.0),
+        "other": dist["pitch_role"].get("other", 0.0),
+        "chord_tones_on_beats": dist["chord_tones_on_beats"].get(True, 0.0),
+        **figure_repeats(lines),
     }
+
+
+def compare(real: Sequence[Line], generated: Sequence[Line]) -> dict:
+    """Harmony figures and overlaps with the real lines, over whole solos and their openings."""
+    out = {}
+    for scope, cut in (("whole", lambda line: line), ("opening", opening)):
+        ours, theirs = [cut(g) for g in generated], [cut(r) for r in real]
+        dist, real_dist = distributions(ours), distributions(theirs)
+        out[scope] = {**harmony(ours), "overlap": {m: overlap(real_dist[m], dist[m]) for m in MEASURES}}
+    return out
 
 
 def evaluate(
@@ -199,14 +266,17 @@ def evaluate(
     the chord-tones-on-beats overlap by about ±0.007 over 40 solos); once for each of `motifs`,
     the motif memory's chance to follow a repeated figure (0: without it)."""
     real = [real_line(s) for s in solos]
-    real_dist = distributions(real)
     pairs = list(zip(real, solos, strict=True))
     phases = [onset_phases(r.tokens, s.notes[0].onset, s.bar_position) for r, s in pairs]
     new_chords = [new_chord_flags(r.tokens, s.notes[0].onset, s.chord_at) for r, s in pairs]
     report = {
         "solos": len(solos),
         "takes": takes,
-        "real": {**harmony_shares(real), **figure_repeats(real), "tokens": sum(len(r.tokens) for r in real)},
+        "real": {
+            "whole": harmony(real),
+            "opening": harmony([opening(r) for r in real]),
+            "tokens": sum(len(r.tokens) for r in real),
+        },
         "models": {},
     }
     for engine in engines:
@@ -224,14 +294,11 @@ def evaluate(
         for follow in dict.fromkeys(motifs):
             soloist = Soloist(engine, seed=seed, motifs=follow)
             generated = [generate_line(soloist, s) for s in solos for _ in range(takes)]
-            dist = distributions(generated)
             name = engine.files.name if not follow else f"{engine.files.name}+motifs {follow:g}"
             report["models"][name] = {
                 **model,
                 "motif_follow": follow,
-                **harmony_shares(generated),
-                **figure_repeats(generated),
-                "overlap": {m: overlap(real_dist[m], dist[m]) for m in MEASURES},
+                **compare([r for r in real for _ in range(takes)], generated),
             }
     return report
 
