@@ -60,18 +60,22 @@ def test_eval_command_reports_every_measure(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     scores = report["models"]["tiny"]
     assert report["solos"] == 1 and scores["nll_per_token"] > 0
-    assert set(scores["whole"]["overlap"]) == set(scores["opening"]["overlap"]) == {
-        "pitch_role",
-        "chord_tones_on_beats",
-        "interval",
-        "duration",
-        "bar_range",
-        "repeated_4grams",
-        "phrase_length",
-        "rest_share",
-        "phrase_start",
-        "register_arc",
-    }
+    assert (
+        set(scores["whole"]["overlap"])
+        == set(scores["opening"]["overlap"])
+        == {
+            "pitch_role",
+            "chord_tones_on_beats",
+            "interval",
+            "duration",
+            "bar_range",
+            "repeated_4grams",
+            "phrase_length",
+            "rest_share",
+            "phrase_start",
+            "register_arc",
+        }
+    )
     assert all(0 <= v <= 1 for scope in ("whole", "opening") for v in scores[scope]["overlap"].values())
     # the real line goes round the cycle of fifths every 12 notes: of its 61 four-note windows,
     # all but the first 12 repeat one; with and without the motif memory, the same model and its
