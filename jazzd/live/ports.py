@@ -122,9 +122,10 @@ class PortLister:
     def _names(self, kind: str) -> list[str]:
         """The ports now. A port that vanishes while rtmidi reads the list (it counts, then
         names each) raises in rtmidi; the list is then read again, the port gone from it."""
+        listing = self._client(kind)
         for _ in range(3):
             try:
-                return self._client(kind).get_ports()
+                return listing.get_ports()
             except rtmidi.RtMidiError as exc:
                 log.debug("the port list changed while it was read (%s); reading it again", exc)
         return []
