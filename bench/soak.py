@@ -127,7 +127,8 @@ def real_jack(minutes: float, model: str | None, seed: int, flood_minutes: float
 
 
 def _real_jack(minutes: float, model: str | None, seed: int, flood_minutes: float) -> dict:
-    from jazzd.live.ports import Input, Output, PortLister
+    from jazzd.live.inport import Input
+    from jazzd.live.ports import Output, PortLister
     from jazzd.measure.rig import Rig, hanging, is_note_on
 
     rig = Rig("soak-rig")  # the receiver (and the flood's keyboard): a JACK client doing nothing else

@@ -24,12 +24,13 @@ DEFAULT_BPM = 120.0
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from jazzd.engine import Engine
-    from jazzd.music.charts import Chart, find_chart
+    from jazzd.music.charts import Chart
     from jazzd.music.grammar import BAR_TICKS, TICKS_PER_BEAT
+    from jazzd.music.library import find_chart
     from jazzd.music.timeline import ChordTimeline, bar_ticks
-    from jazzd.realize import Soloist
-    from jazzd.render import render
+    from jazzd.solo.engine import Engine
+    from jazzd.solo.render import render
+    from jazzd.solo.soloist import Soloist
 
     if args.tune:
         chart = find_chart(args.tune, Path(args.charts) if args.charts else None)

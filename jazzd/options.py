@@ -7,7 +7,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from jazzd.realize import MOTIF_FOLLOW
+from jazzd.solo.memory import MOTIF_FOLLOW
 
 MAX_BARS = 100_000  # a rendered line's longest (hours at any tempo; memory stays small)
 

@@ -136,8 +136,8 @@ TINY_TOKENS = [
 
 def write_tiny_model(folder: Path, name: str = "tiny", n_a: int = 8, seed: int = 0) -> Path:
     """A small random model with a valid sidecar, as `folder/name.onnx` + `.json`."""
-    from jazzd.modelfile import write_sidecar
     from jazzd.music.vocab import Vocabulary
+    from jazzd.solo.modelfile import write_sidecar
 
     vocab = Vocabulary({t: 10 for t in TINY_TOKENS})
     path = write_onnx_step(folder / f"{name}.onnx", lstm_weights(len(vocab), n_a, seed))

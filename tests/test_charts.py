@@ -9,18 +9,10 @@ from builders import write_tiny_model
 
 from jazzd.cli import main
 from jazzd.live.config import EX_CONFIG, ConfigError, build_options
-from jazzd.music.charts import (
-    ChartError,
-    Form,
-    available_charts,
-    builtin_dir,
-    chart_from_toml,
-    chart_to_toml,
-    find_chart,
-    load_charts,
-)
+from jazzd.music.charts import ChartError, Form, chart_from_toml, chart_to_toml
 from jazzd.music.chords import parse_progression
 from jazzd.music.grammar import BAR_TICKS
+from jazzd.music.library import available_charts, builtin_dir, find_chart, load_charts
 
 BUILT_IN = sorted(available_charts()[0].items())
 

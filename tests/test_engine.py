@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from builders import TINY_TOKENS, lstm_weights, numpy_step, write_onnx_step, write_tiny_model
 
-from jazzd.engine import Engine
 from jazzd.errors import ModelError
-from jazzd.modelfile import load_model_files, write_sidecar
 from jazzd.music.vocab import Vocabulary
+from jazzd.solo.engine import Engine
+from jazzd.solo.modelfile import load_model_files, write_sidecar
 
 
 def test_engine_matches_the_numpy_step_over_chained_tokens(tmp_path):

@@ -91,8 +91,8 @@ def test_eval_command_reports_every_measure(tmp_path, capsys):
 def test_eval_picks_validation_training_or_all_solos_and_pools_takes(tmp_path, capsys):
     from builders import TINY_TOKENS, block_chords, write_midi
 
-    from jazzd.modelfile import write_sidecar
     from jazzd.music.vocab import Vocabulary
+    from jazzd.solo.modelfile import write_sidecar
 
     model = write_tiny_model(tmp_path)
     extra = {"corpus": {"files": [], "validation_solos": ["a"]}, "training": {}, "results": {}}

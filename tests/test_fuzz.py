@@ -10,10 +10,10 @@ from hypothesis import strategies as st
 
 from jazzd.errors import ChordError, CorpusError, JazzdError
 from jazzd.live.config import ConfigError, read_config
-from jazzd.modelfile import load_model_files
 from jazzd.music.chords import parse_progression
 from jazzd.music.midifile import read_midi
 from jazzd.music.wjazzd import read_wjazzd
+from jazzd.solo.modelfile import load_model_files
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

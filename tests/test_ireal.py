@@ -6,9 +6,10 @@ from urllib.parse import quote
 import pytest
 
 from jazzd.cli import main
-from jazzd.music.charts import chart_from_toml, chart_to_toml, find_chart, load_charts
+from jazzd.music.charts import chart_from_toml, chart_to_toml
 from jazzd.music.grammar import BAR_TICKS, TICKS_PER_BEAT
 from jazzd.music.ireal import MUSIC_PREFIX, charts_from_text, unscramble
+from jazzd.music.library import find_chart, load_charts
 
 
 def scramble(music: str) -> str:

@@ -56,3 +56,49 @@ def test_reading_a_config_loads_no_onnxruntime():
             todo += [m for m in MODULES if imported == m or imported.startswith(m + ".")]
             todo += [".".join(imported.split(".")[:i]) for i in range(1, imported.count(".") + 1)]
     assert "jazzd.music.chords" in seen and "onnxruntime" not in loaded, sorted(seen)
+
+
+# The layers, lowest first: a module may import its own layer and those below, never above, and
+# the two sides (learn, live) not each other. Each side's `commands` module is the command
+# line's (its parsers beside their handlers), so it sits with `cli` and `options` on top.
+LAYERS = {
+    "jazzd.errors": 0,
+    "jazzd.music": 0,
+    "jazzd.solo": 1,
+    "jazzd.learn": 2,
+    "jazzd.live": 2,
+    "jazzd.measure": 3,
+}
+
+
+def layer(name: str) -> tuple[int, str]:
+    if name.endswith(".commands"):
+        return 4, "cli"
+    return next(((n, p) for p, n in LAYERS.items() if name == p or name.startswith(p + ".")), (4, "cli"))
+
+
+def jazzd_imports(path: Path) -> set[str]:
+    return {m for m in imports(path) if m in MODULES}
+
+
+def test_the_layers_music_solo_sides_measure_cli_and_no_circles():
+    upward = []
+    for name, path in MODULES.items():
+        rank, side = layer(name)
+        for imported in jazzd_imports(path):
+            their_rank, their_side = layer(imported)
+            if their_rank > rank or (their_rank == rank == 2 and their_side != side):
+                upward.append(f"{name} -> {imported}")
+    assert upward == []
+    graph = {name: jazzd_imports(path) - {name} for name, path in MODULES.items()}
+    circles = []
+    for start in graph:  # depth-first from each module, back to it
+        stack = [(start, (start,))]
+        while stack:
+            node, path = stack.pop()
+            for after in graph[node]:
+                if after == start:
+                    circles.append(" -> ".join((*path, start)))
+                elif after not in path:
+                    stack.append((after, (*path, after)))
+    assert circles == []

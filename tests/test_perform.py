@@ -6,14 +6,14 @@ import mido
 import pytest
 from builders import Recorder, run_until, write_tiny_model
 
-from jazzd.engine import Engine
-from jazzd.feel import Feel
 from jazzd.live.clock import ManualClock
 from jazzd.live.config import PlayOptions
 from jazzd.live.perform import MAX_AHEAD
 from jazzd.live.wiring import wire
 from jazzd.music.timeline import ChordTimeline
-from jazzd.realize import Soloist
+from jazzd.solo.engine import Engine
+from jazzd.solo.feel import Feel
+from jazzd.solo.soloist import Soloist
 
 
 def test_swing_and_accents():

@@ -16,7 +16,8 @@ from jazzd.music.phrases import (
     rest_shares,
 )
 from jazzd.music.vocab import Vocabulary
-from jazzd.realize import BALANCE, DEVELOP, LEAP, MotifMemory, Soloist
+from jazzd.solo.memory import BALANCE, DEVELOP, LEAP, MotifMemory
+from jazzd.solo.soloist import Soloist
 
 
 def line(pitches, step=6, gaps=()):
@@ -167,8 +168,8 @@ def test_as_the_harmony_moves_a_planned_note_keeps_its_role_over_the_chord_at_it
 
 
 def test_motif_memory_makes_lines_come_back_to_their_figures():
-    from jazzd.engine import Engine
     from jazzd.music.timeline import ChordTimeline
+    from jazzd.solo.engine import Engine
 
     timeline = ChordTimeline.looped("| Dm7 | G7 | Cmaj7 | A7 |")
     lines = {}

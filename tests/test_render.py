@@ -10,13 +10,13 @@ import pytest
 from builders import write_tiny_model
 
 from jazzd.cli import main
-from jazzd.engine import Engine
 from jazzd.errors import ChordError
-from jazzd.feel import Feel
 from jazzd.music.chords import parse_chord, parse_progression
 from jazzd.music.grammar import BAR_TICKS
 from jazzd.music.timeline import ChordTimeline
-from jazzd.realize import Soloist
+from jazzd.solo.engine import Engine
+from jazzd.solo.feel import Feel
+from jazzd.solo.soloist import Soloist
 
 
 def test_progression_bars_repeat_and_notation():
@@ -146,7 +146,7 @@ class Block:
         if name.split(".")[0] in ("tensorflow", "keras", "tf2onnx"):
             raise ImportError("blocked: " + name)
 sys.meta_path.insert(0, Block())
-import jazzd.cli, jazzd.engine, jazzd.realize, jazzd.render, jazzd.modelfile
+import jazzd.cli, jazzd.solo.engine, jazzd.solo.soloist, jazzd.solo.render, jazzd.solo.modelfile
 import jazzd.learn.evaluate, jazzd.learn.baselines
 code = jazzd.cli.main(["render", "--model", {str(model)!r}, "--bars", "4", "-o", {str(tmp_path / "x.mid")!r}])
 assert not [m for m in sys.modules if m.split(".")[0] in ("tensorflow", "keras", "tf2onnx")]

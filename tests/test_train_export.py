@@ -9,8 +9,8 @@ import pytest
 from builders import block_chords, write_midi
 
 from jazzd.cli import main
-from jazzd.engine import Engine
-from jazzd.modelfile import load_model_files, sha256_of
+from jazzd.solo.engine import Engine
+from jazzd.solo.modelfile import load_model_files, sha256_of
 
 pytest.importorskip("tensorflow", reason="the train extra is not installed (CI installs it)")
 pytestmark = pytest.mark.slow

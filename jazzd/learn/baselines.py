@@ -17,10 +17,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from jazzd.engine import Engine
 from jazzd.errors import MissingExtraError
 from jazzd.music.timeline import ChordTimeline
-from jazzd.realize import MOTIF_FOLLOW, Soloist
+from jazzd.solo.engine import Engine
+from jazzd.solo.memory import MOTIF_FOLLOW
+from jazzd.solo.soloist import Soloist
 
 COURSE_TY = 50
 

@@ -51,9 +51,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from jazzd.engine import Engine
     from jazzd.learn.evaluate import MEASURES, OPENING_BARS, evaluate
-    from jazzd.realize import MOTIF_FOLLOW
+    from jazzd.solo.engine import Engine
+    from jazzd.solo.memory import MOTIF_FOLLOW
 
     engines = [Engine(m, seed=args.seed, temperature=args.temperature, top_p=args.top_p) for m in args.model]
     solos, _ = read_corpus(args.corpus)

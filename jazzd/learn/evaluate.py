@@ -23,7 +23,6 @@ from itertools import pairwise
 
 import numpy as np
 
-from jazzd.engine import Engine
 from jazzd.music.chords import Chord
 from jazzd.music.conditioning import new_chord_flags, onset_phases
 from jazzd.music.grammar import (
@@ -44,7 +43,8 @@ from jazzd.music.phrases import (
 )
 from jazzd.music.solo import Solo
 from jazzd.music.vocab import Vocabulary
-from jazzd.realize import Soloist
+from jazzd.solo.engine import Engine
+from jazzd.solo.soloist import Soloist
 
 MEASURES = (
     "pitch_role",

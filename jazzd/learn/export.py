@@ -23,8 +23,8 @@ from jazzd.learn.train import (
     import_tensorflow,
     read_run,
 )
-from jazzd.modelfile import write_sidecar
 from jazzd.music.vocab import Vocabulary
+from jazzd.solo.modelfile import write_sidecar
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,12 @@ from typing import Any
 
 from jazzd.errors import ChordError, JazzdError, ModelError
 from jazzd.live.listen import Controls
-from jazzd.modelfile import load_model_files
-from jazzd.music.charts import Chart, ChartError, find_chart
+from jazzd.music.charts import Chart, ChartError
 from jazzd.music.chords import DEFAULT_PROGRESSION, parse_progression
 from jazzd.music.grammar import DEFAULT_REGISTER
-from jazzd.realize import MOTIF_FOLLOW
+from jazzd.music.library import find_chart
+from jazzd.solo.memory import MOTIF_FOLLOW
+from jazzd.solo.modelfile import load_model_files
 
 if sys.version_info >= (3, 11):
     import tomllib

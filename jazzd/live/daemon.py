@@ -22,11 +22,12 @@ from jazzd.errors import JazzdError
 from jazzd.live.alsaout import QueueOutput
 from jazzd.live.clock import InternalClock, MidiClockFollower
 from jazzd.live.config import PlayOptions
+from jazzd.live.inport import Input
 from jazzd.live.jackout import FrameOutput
 from jazzd.live.keeper import PortKeeper
 from jazzd.live.midilog import MidiLog
 from jazzd.live.perform import count_in
-from jazzd.live.ports import Input, PortLost
+from jazzd.live.ports import PortLost
 from jazzd.live.scheduler import ALL_NOTES_OFF
 from jazzd.live.service import Signals, notify
 from jazzd.live.wiring import wire

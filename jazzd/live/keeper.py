@@ -14,8 +14,9 @@ import threading
 from collections.abc import Callable
 
 from jazzd.live.alsaout import QueueOutput
+from jazzd.live.inport import Input
 from jazzd.live.jackout import FrameOutput
-from jazzd.live.ports import Input, MidiUnavailable, Output, PortLister, PortNotFound
+from jazzd.live.ports import MidiUnavailable, Output, PortLister, PortNotFound
 from jazzd.live.service import notify
 
 log = logging.getLogger(__name__)

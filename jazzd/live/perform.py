@@ -13,13 +13,13 @@ import math
 import random
 from collections.abc import Callable
 
-from jazzd.feel import Feel
 from jazzd.live.listen import Keyboard
 from jazzd.live.scheduler import LATE_LIMIT, Scheduler
 from jazzd.music.charts import Form
 from jazzd.music.chords import Chord
 from jazzd.music.grammar import BEATS_PER_BAR, TICKS_PER_BEAT
-from jazzd.realize import Soloist
+from jazzd.solo.feel import Feel
+from jazzd.solo.soloist import Soloist
 
 log = logging.getLogger(__name__)
 

@@ -32,6 +32,7 @@ import threading
 import time
 
 from jazzd.live.helpers import ignore_stop_signals
+from jazzd.live.ports import client, connect
 
 RECORD = struct.Struct("<dH")
 POLL_SECONDS = 0.004  # the longest a message waits to be read; its time does not depend on it
@@ -113,7 +114,6 @@ def main(argv: list[str]) -> int:
     """jazzd-reader API PORT [virtual]: opens PORT (exact name) and forwards to stdout until
     stdin ends."""
     ignore_stop_signals()
-    from jazzd.live.ports import client, connect
 
     api, name = argv[0], argv[1]
     out = sys.stdout.buffer

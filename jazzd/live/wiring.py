@@ -11,15 +11,15 @@ from dataclasses import dataclass
 
 import mido
 
-from jazzd.engine import Engine
-from jazzd.feel import Feel
 from jazzd.live.clock import Clock
 from jazzd.live.config import PlayOptions
 from jazzd.live.listen import ChordTracker, Keyboard
 from jazzd.live.perform import Performer
 from jazzd.live.scheduler import Scheduler
 from jazzd.music.charts import Chart
-from jazzd.realize import Soloist
+from jazzd.solo.engine import Engine
+from jazzd.solo.feel import Feel
+from jazzd.solo.soloist import Soloist
 
 
 @dataclass

@@ -7,9 +7,10 @@ import json
 import logging
 from pathlib import Path
 
-from jazzd.music.charts import ChartError, available_charts, chart_to_toml, slug
+from jazzd.music.charts import ChartError, chart_to_toml
 from jazzd.music.corpus import read_corpus, summarize
 from jazzd.music.ireal import charts_from_text
+from jazzd.music.library import available_charts, slug
 from jazzd.music.midifile import SEED_FILE, SEED_PRESET, MidiSelection
 
 log = logging.getLogger(__name__)

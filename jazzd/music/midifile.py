@@ -1,6 +1,7 @@
-"""Standard MIDI files → a `Solo`: which track is the melody and which the chords (by name,
-index or program, or guessed), the top line of a polyphonic melody, bars from the time
-signatures."""
+"""Standard MIDI files, read and written in one place. Reading → a `Solo`: which track is the
+melody and which the chords (by name, index or program, or guessed), the top line of a
+polyphonic melody, bars from the time signatures. Writing: a solo and its chords (what `jazzd
+render` makes)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import mido
 
 from jazzd.errors import CorpusError
 from jazzd.music.chords import recognize_chord
-from jazzd.music.grammar import TICKS_PER_BEAT
+from jazzd.music.grammar import BEATS_PER_BAR, TICKS_PER_BEAT
 from jazzd.music.solo import Solo, chord_changes, normalize_line
 
 
@@ -214,3 +215,44 @@ def read_midi(path: Path, selection: MidiSelection = MidiSelection()) -> Solo:
         per_beat.append((beat * TICKS_PER_BEAT, recognize_chord(held)))
     changes = chord_changes(per_beat, f"{path} (chord tracks {', '.join(t.label() for t in chord_tracks)})")
     return Solo(path.stem, str(path), notes, changes, dropped, bar_starts=_bar_starts(signature, end))
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+MIDI_TICKS_PER_BEAT = 480
+TICK = MIDI_TICKS_PER_BEAT // TICKS_PER_BEAT
+SOLO_CHANNEL, CHORD_CHANNEL = 0, 1
+TimedNote = tuple[int, int, int, int]  # (onset, end, pitch, velocity), in grammar ticks
+
+
+def write_midi(path: Path, solo: list[TimedNote], chords: list[TimedNote], bpm: float) -> None:
+    """A Standard MIDI File: solo on track 1 (channel 1), chords on track 2 (channel 2), tempo
+    and metre on track 0. The same notes give the same bytes."""
+    mid = mido.MidiFile(type=1, ticks_per_beat=MIDI_TICKS_PER_BEAT)
+    meta = mido.MidiTrack(
+        [
+            mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm)),
+            mido.MetaMessage("time_signature", numerator=BEATS_PER_BAR, denominator=4),
+        ]
+    )
+    mid.tracks.extend(
+        [meta, _track("jazzd solo", solo, SOLO_CHANNEL), _track("chords", chords, CHORD_CHANNEL)]
+    )
+    mid.save(str(path))
+
+
+def _track(name: str, notes: list[TimedNote], channel: int) -> mido.MidiTrack:
+    events = []
+    for start, end, pitch, vel in notes:
+        events.append(
+            (end * TICK, 0, pitch, mido.Message("note_off", channel=channel, note=pitch, velocity=0))
+        )
+        events.append(
+            (start * TICK, 1, pitch, mido.Message("note_on", channel=channel, note=pitch, velocity=vel))
+        )
+    track = mido.MidiTrack([mido.MetaMessage("track_name", name=name)])
+    now = 0
+    for tick, _, _, msg in sorted(events, key=lambda e: e[:3]):  # note-offs first at equal times
+        track.append(msg.copy(time=tick - now))
+        now = tick
+    return track

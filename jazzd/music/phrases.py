@@ -3,7 +3,7 @@ back (the same pitches, or the same shape at another pitch), phrases between res
 start in the bar, how much of each bar is rest, and the register arc of a phrase.
 
 These are the measures `jazzd eval` reports beside the token statistics; the motif memory
-(realize.py) is tuned against them on the validation solos.
+(solo/memory.py) is tuned against them on the validation solos.
 """
 
 from __future__ import annotations

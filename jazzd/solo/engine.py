@@ -14,8 +14,8 @@ import numpy as np
 import onnxruntime as ort
 
 from jazzd.errors import ModelError
-from jazzd.modelfile import ModelFiles, load_model_files
 from jazzd.music.grammar import BAR_TICKS
+from jazzd.solo.modelfile import ModelFiles, load_model_files
 
 OUTPUTS = ("probs", "a_new", "c_new")
 

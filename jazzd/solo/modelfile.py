@@ -24,8 +24,9 @@ DEFAULT_MODEL = "wjazzd"
 def models_dir() -> Path:
     """The shipped models: installed beside the package as `jazzd/models`, or `models/` in a
     checkout (and an editable install)."""
-    installed = Path(__file__).resolve().parent / "models"
-    return installed if installed.is_dir() else Path(__file__).resolve().parents[1] / "models"
+    package = Path(__file__).resolve().parents[1]
+    installed = package / "models"
+    return installed if installed.is_dir() else package.parent / "models"
 
 
 def sha256_of(path: Path) -> str:
