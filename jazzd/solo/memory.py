@@ -164,5 +164,3 @@ def _allows(chord: Chord, pitch: int, kind: str) -> bool:
 def _motion(root: int, to: int) -> int:
     """The roots' motion from `root` to `to`, in semitones, the shorter way (-6 to 5)."""
     return (to - root + 6) % 12 - 6
-
-
