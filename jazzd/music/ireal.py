@@ -7,15 +7,14 @@ string (irealb only) is scrambled in 50-character blocks. The chord string is a 
 a chord or a space is one cell, `,` separates, `XyQ` is three empty cells. What jazzd reads:
 
 - bars (`| [ ] { } Z`), rehearsal marks (`*A`; `*i` an intro, played once), time signatures
-  (`T44`: 4/4 and 2/2 play, any other metre is refused by name);
+  (a tune in 4/4 or 2/2, with brief bars of 1-7 quarter notes at their length; a tune in
+  another metre is refused by name);
 - chords with their cells: a chord lasts one beat and the empty cells after it, fitted to the
   bar as the app does (spaces taken back from the first chord on, or beats handed out from
   the first chord on; a small chord `s` keeps one beat); `W/bass` goes on with the chord over
   the new bass; `x` and `r` repeat one and two bars; `n` is no chord (the chord goes on);
-- repeats, endings `N1 N2 N3` (`N0` and an unlabelled bar after the first ending count on),
-  and the app's form rules: D.C./D.S. al Coda and al Fine (the return plays no repeats and the
-  last endings), the coda after a D.C./D.S. part of every chorus, a coda without one an outro
-  taken once from the "to coda" sign of the last chorus.
+- repeats, endings, segno, coda, Fine and the D.C./D.S. texts, unrolled as the app plays them
+  in `music/irealform.py`.
 
 Alternate chords `( )`, staff text other than the form's, fermatas and `3x` counts are read
 past. A tune that cannot be read is one line naming the file, the tune and the written bar; the
@@ -25,13 +24,13 @@ rest of the playlist loads.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from urllib.parse import unquote
 
 from jazzd.errors import ChordError
 from jazzd.music.charts import Bars, Chart, ChartError
 from jazzd.music.chords import Bar, Chord, parse_chord
 from jazzd.music.grammar import BEATS_PER_BAR
+from jazzd.music.irealform import Form, WrittenBar, play_form
 
 MUSIC_PREFIX = "1r34LbKcu7"
 # In a page, a link is a whole href (titles keep their apostrophes); elsewhere it ends where the
@@ -61,28 +60,6 @@ def _quarters(time: str) -> int | None:
     if time == "22":
         return 4
     return int(time[0]) if time[1] == "4" and time[0] != "0" else None
-
-
-@dataclass
-class _Bar:
-    number: int  # as written, from 1
-    beats: int = BEATS_PER_BAR  # its length in quarter notes
-    cells: list[Chord | None] = field(default_factory=list)  # a chord, or None: an empty cell
-    short: set[int] = field(default_factory=set)  # cells holding small chords (one beat each)
-    mark: str | None = None  # a rehearsal mark begins here
-    repeat_start: bool = False
-    repeat_end: bool = False
-    ending: int | None = None  # the first bar of an ending (0: unnumbered, N0)
-    segno: bool = False
-    coda: bool = False
-    fine: bool = False
-    closes: bool = False  # a section's last bar (`]` or `Z` after it)
-    jump: str | None = None  # "D.C." or "D.S." at the end of this bar's section ...
-    jump_to: str | None = None  # ... "coda", "fine", or an ending's number ("2")
-
-    @property
-    def chords(self) -> list[Chord]:
-        return [c for c in self.cells if c is not None]
 
 
 def unscramble(music: str) -> str:
@@ -167,16 +144,16 @@ def chart_from_music(title: str, key: str, bpm: float | None, music: str, where:
     other = [b for b in bars if b.beats != BEATS_PER_BAR]
     if len(other) * 2 > len(bars):  # not brief bars: the tune changes metre
         raise ChartError(f"{where}, bar {other[0].number}: mostly {_metre(f'{other[0].beats}4')}")
-    return _chart(title, key, bpm, _form(bars, where))
+    return _chart(title, key, bpm, play_form(bars, where))
 
 
 # -- reading the cells ------------------------------------------------------------------------------
 
 
-def _bars(music: str, where: str) -> list[_Bar]:
+def _bars(music: str, where: str) -> list[WrittenBar]:
     """The written bars, in order, with their cells, marks and signs (ChartError naming the
     bar of the first chord or metre jazzd cannot play)."""
-    bars = [_Bar(1)]
+    bars = [WrittenBar(1)]
     metre = BEATS_PER_BAR
     previous: Chord | None = None
     small = False
@@ -189,7 +166,7 @@ def _bars(music: str, where: str) -> list[_Bar]:
                 bar.repeat_end = True
             bar.closes = bar.closes or text in "]Z"
             if bar.cells or bar.repeat_end or (text == "{" and bar.repeat_start):
-                bars.append(_Bar(bar.number + 1, metre))
+                bars.append(WrittenBar(bar.number + 1, metre))
             if text == "{":
                 bars[-1].repeat_start = True
         elif kind == "mark":
@@ -224,7 +201,7 @@ def _bars(music: str, where: str) -> list[_Bar]:
     return [b for b in bars if b.chords or b.repeat_end or b.ending is not None]
 
 
-def _goes_on(bar: _Bar, token: re.Match) -> bool:
+def _goes_on(bar: WrittenBar, token: re.Match) -> bool:
     """Whether a cell without a chord of its own plays the chord before it there: `W` (an
     invisible root, often over a new bass), or a bar that begins with a slash or holds only an
     alternate chord (the chord goes on through that bar)."""
@@ -238,13 +215,13 @@ def _metre(time: str) -> str:
     return f"time {name}: jazzd plays 4/4 (with brief bars of 1-7 quarter notes)"
 
 
-def _add(bar: _Bar, chord: Chord, small: bool) -> None:
+def _add(bar: WrittenBar, chord: Chord, small: bool) -> None:
     if small:
         bar.short.add(len(bar.cells))
     bar.cells.append(chord)
 
 
-def _sign(bars: list[_Bar], text: str, previous: Chord | None, small: bool) -> bool:
+def _sign(bars: list[WrittenBar], text: str, previous: Chord | None, small: bool) -> bool:
     """A one-character sign: an empty cell, a repeated bar, N.C., segno, coda, small/large
     chords. Returns whether chords are small from here."""
     bar = bars[-1]
@@ -258,7 +235,7 @@ def _sign(bars: list[_Bar], text: str, previous: Chord | None, small: bool) -> b
         earlier = [b for b in bars[:-1] if b.cells][-2:]
         if len(earlier) == 2:
             bar.cells = list(earlier[0].cells)
-            bars.append(_Bar(bar.number + 1, earlier[1].beats, list(earlier[1].cells)))
+            bars.append(WrittenBar(bar.number + 1, earlier[1].beats, list(earlier[1].cells)))
     elif text == "n" and previous is not None:
         bar.cells.append(previous)
     elif text == "S":
@@ -270,7 +247,7 @@ def _sign(bars: list[_Bar], text: str, previous: Chord | None, small: bool) -> b
     return small
 
 
-def _comment(bar: _Bar, text: str) -> None:
+def _comment(bar: WrittenBar, text: str) -> None:
     """Staff text the form obeys: D.C./D.S. al Coda / al Fine, Fine."""
     words = re.sub(r"^\*\d\d|XyQ", "", text).strip().lower()
     if words == "fine":
@@ -294,7 +271,7 @@ def _with_bass(symbol: str, bass: str) -> str:
     return symbol.split("/")[0] + bass
 
 
-def _beats(bar: _Bar) -> list[Chord]:
+def _beats(bar: WrittenBar) -> list[Chord]:
     """The bar's chords, one per beat where the cells say how long each lasts: one beat and
     the empty cells after it (a small chord keeps one), then fitted to the bar as the app
     does: spaces taken back from the first chord on, or beats handed out from the first
@@ -332,127 +309,7 @@ def _beats(bar: _Bar) -> list[Chord]:
     return beats if size == BEATS_PER_BAR else Bar(beats, size)
 
 
-# -- the form as the app plays it ------------------------------------------------------------------
-
-
-@dataclass
-class _Form:
-    intro: list[_Bar]
-    chorus: list[_Bar]
-    coda: list[_Bar]
-    coda_after: int | None  # the last chorus leaves for the coda after this many of its bars
-
-
-def _form(bars: list[_Bar], where: str) -> _Form:
-    """Intro, chorus and coda as bars played, from the written bars' repeats, endings, signs."""
-    start = 0
-    if bars[0].mark == "i":  # an intro: to the next rehearsal mark, played once ...
-        start = next((i for i, b in enumerate(bars[1:], 1) if b.mark and b.mark != "i"), 0)
-        opened = sum(b.repeat_start for b in bars[:start]) > sum(b.repeat_end for b in bars[:start])
-        start = 0 if opened else start  # ... unless a repeat begun there goes on past it
-    intro = [bars[i] for i in _play(bars, 0, start, where)] if start else []
-    codas = [i for i, b in enumerate(bars) if b.coda]
-    sign = next((i for i, b in enumerate(bars) if b.jump and i >= start), None)
-    jump = (
-        None if sign is None else next((i for i in range(sign, len(bars)) if bars[i].closes), len(bars) - 1)
-    )
-    coda_start = codas[-1] if codas and (len(codas) > 1 or (jump is not None and codas[0] > jump)) else None
-    to_coda = codas[0] if codas and codas[0] != coda_start else None
-    body_end = coda_start if coda_start is not None else len(bars)
-    if jump is not None and jump < body_end:
-        played = _play(bars, start, jump + 1, where)
-        how, to = bars[sign].jump, bars[sign].jump_to
-        back = next((i for i, b in enumerate(bars) if b.segno), start) if how == "D.S." else start
-        until = body_end
-        if to == "coda" and to_coda is not None and to_coda >= back:
-            until = to_coda + 1
-        elif to != "coda":  # al Fine, al 2nd ending: to the Fine, if there is one
-            until = next((i + 1 for i, b in enumerate(bars) if b.fine and i >= back), body_end)
-        ending = int(to) if to.isdigit() else None
-        if ending is None:  # never past the sign that sent it back
-            until = min(until, jump + 1)
-        played += _play(bars, back, until, where, last_time=True, ending=ending)
-        chorus = [bars[i] for i in played]
-        coda = [b for b in bars[coda_start:] if b.chords] if coda_start is not None else []
-        if to == "coda" and coda:  # the coda is part of the form
-            return _Form(intro, chorus + coda, [], None)
-        return _Form(intro, chorus, coda, None)
-    played = _play(bars, start, body_end, where)
-    chorus = [bars[i] for i in played]
-    coda = [b for b in bars[coda_start:] if b.chords] if coda_start is not None else []
-    after = None
-    if coda and to_coda is not None and to_coda in played:
-        after = len(played) - played[::-1].index(to_coda)
-    return _Form(intro, chorus, coda, after)
-
-
-def _play(
-    bars: list[_Bar], start: int, end: int, where: str, last_time: bool = False, ending: int | None = None
-) -> list[int]:
-    """The bars from `start` to before `end` in the order played: each repeat as many times as
-    it has endings (twice without), ending n on pass n. `last_time` (after a D.C. or D.S.):
-    no repeats, the last endings (or ending number `ending`)."""
-    numbers = _ending_numbers(bars)
-    order: list[int] = []
-    passes: dict[int, int] = {}  # a repeat's first bar → the pass being played
-    repeat, i = start, start
-    while i < end:
-        bar = bars[i]
-        if bar.repeat_start:
-            repeat = i
-        passing = passes.get(repeat, 1)
-        if i in numbers:
-            group = _endings(bars, numbers, i)
-            wanted = (ending or max(group)) if last_time else passing
-            target = group.get(wanted, group[max(group)])
-            if numbers[i] < wanted and target > i:  # on to this pass's ending (or the last one)
-                i = target
-                continue
-        if bar.chords:
-            order.append(i)
-        if len(order) > 10_000:
-            raise ChartError(f"{where}, bar {bar.number}: the repeats never end")
-        if bar.repeat_end and not last_time:
-            first = next((k for k in range(repeat, i + 1) if k in numbers), None)
-            total = 2 if first is None else max(2, len(_endings(bars, numbers, first)))
-            if passing < total:
-                passes[repeat] = passing + 1
-                i = repeat
-                continue
-            passes.pop(repeat, None)
-            repeat = i + 1  # a later closing sign without an opening one repeats from here
-        i += 1
-    return order
-
-
-def _ending_numbers(bars: list[_Bar]) -> dict[int, int]:
-    """The number of each ending's first bar: N1, N2, N3 as written; N0 counts on from the
-    N0 before it (a run of them: "for repeats", "to end")."""
-    numbers, run = {}, 0
-    for i, bar in enumerate(bars):
-        if bar.ending is not None:
-            run = run + 1 if bar.ending == 0 else 0
-            numbers[i] = bar.ending or run
-    return numbers
-
-
-def _endings(bars: list[_Bar], numbers: dict[int, int], at: int) -> dict[int, int]:
-    """The endings (number → first bar) of the group the ending at `at` belongs to. A first
-    ending alone has an unlabelled second: the bar after its closing repeat sign."""
-    first = max((k for k in numbers if k <= at and numbers[k] == 1), default=at)
-    group = {numbers[first]: first}
-    for k in sorted(k for k in numbers if k > first):
-        if numbers[k] != max(group) + 1 or any(b.repeat_start for b in bars[first + 1 : k + 1]):
-            break
-        group[numbers[k]] = k
-    if list(group) == [1]:
-        close = next((k for k in range(first, len(bars)) if bars[k].repeat_end), None)
-        if close is not None and close + 1 < len(bars):
-            group[2] = close + 1
-    return group
-
-
-def _chart(title: str, key: str, bpm: float | None, form: _Form) -> Chart:
+def _chart(title: str, key: str, bpm: float | None, form: Form) -> Chart:
     """Sections from the rehearsal marks: a pass whose bars differ from an earlier pass under
     the same mark becomes a section of its own (A, A2, …)."""
     passes: list[tuple[str, Bars]] = []
