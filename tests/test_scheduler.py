@@ -10,7 +10,8 @@ from jazzd.live.scheduler import LATE_LIMIT, Scheduler
 
 
 @pytest.fixture
-def rig():
+def timed():
+    """A scheduler over a manual clock, sending to a recording port."""
     clock = ManualClock(120.0)  # half a second a beat
     port = Recorder(clock)
     return clock, port, Scheduler(clock, port.send)
@@ -20,16 +21,16 @@ def fixed(pitch):
     return lambda beat: pitch
 
 
-def test_notes_go_out_at_their_beats_with_their_note_offs(rig):
-    clock, port, scheduler = rig
+def test_notes_go_out_at_their_beats_with_their_note_offs(timed):
+    clock, port, scheduler = timed
     scheduler.note(1.0, 0.5, 0, 90, fixed(60))
     scheduler.note(2.5, 1.0, 0, 80, fixed(62))
     run_until(clock, 3.0, scheduler.process)
     assert port.notes() == [(0.5, 0.75, 60, 90), (1.25, 1.75, 62, 80)]
 
 
-def test_a_retrigger_ends_the_sounding_note_and_its_old_off_is_ignored(rig):
-    clock, port, scheduler = rig
+def test_a_retrigger_ends_the_sounding_note_and_its_old_off_is_ignored(timed):
+    clock, port, scheduler = timed
     scheduler.note(0.0, 2.0, 0, 90, fixed(60))
     scheduler.note(1.0, 2.0, 0, 90, fixed(60))
     run_until(clock, 2.0, scheduler.process)
@@ -42,8 +43,8 @@ def test_a_retrigger_ends_the_sounding_note_and_its_old_off_is_ignored(rig):
     ]
 
 
-def test_late_events_are_sent_or_skipped_by_the_policy(rig):
-    clock, port, scheduler = rig
+def test_late_events_are_sent_or_skipped_by_the_policy(timed):
+    clock, port, scheduler = timed
     scheduler.note(0.0, 1.0, 0, 90, fixed(60))
     scheduler.note(0.0, 1.0, 0, 90, fixed(64))
     clock.advance(LATE_LIMIT / 2)
@@ -55,8 +56,8 @@ def test_late_events_are_sent_or_skipped_by_the_policy(rig):
     assert scheduler.stats.late == 2 and scheduler.stats.skipped == 1
 
 
-def test_flush_ends_every_sounding_note_then_all_notes_off(rig):
-    clock, port, scheduler = rig
+def test_flush_ends_every_sounding_note_then_all_notes_off(timed):
+    clock, port, scheduler = timed
     scheduler.note(0.0, 8.0, 2, 90, fixed(60))
     scheduler.note(0.0, 8.0, 2, 90, fixed(64))
     scheduler.note(4.0, 1.0, 2, 90, fixed(67))
@@ -69,10 +70,10 @@ def test_flush_ends_every_sounding_note_then_all_notes_off(rig):
     assert port.balance() == {}
 
 
-def test_a_flush_keeps_what_was_queued_after_it_was_asked_for(rig):
+def test_a_flush_keeps_what_was_queued_after_it_was_asked_for(timed):
     """A Start asks for a flush from the input's thread and its first tick queues the line's
     first notes right after: the timing thread, flushing later, must not take those back."""
-    clock, port, scheduler = rig
+    clock, port, scheduler = timed
     scheduler.note(0.5, 1.0, 0, 90, fixed(60))  # the old session's
     scheduler.request_flush()
     scheduler.hold(0.5, [(0.5, 1.0, 0, 90, fixed(64))])
@@ -83,8 +84,8 @@ def test_a_flush_keeps_what_was_queued_after_it_was_asked_for(rig):
     assert [n for _, _, n, _ in port.notes()] == [64]
 
 
-def test_tempo_change_moves_what_is_still_to_come(rig):
-    clock, port, scheduler = rig
+def test_tempo_change_moves_what_is_still_to_come(timed):
+    clock, port, scheduler = timed
     scheduler.note(4.0, 1.0, 0, 90, fixed(60))
     run_until(clock, 1.0, scheduler.process)  # beat 2
     clock.set_tempo(60.0)  # beat 4 is now 2 s away
@@ -92,8 +93,8 @@ def test_tempo_change_moves_what_is_still_to_come(rig):
     assert port.notes() == [(3.0, 4.0, 60, 90)]
 
 
-def test_a_pitch_outside_midi_is_never_sent_and_timing_goes_on(rig):
-    clock, port, scheduler = rig
+def test_a_pitch_outside_midi_is_never_sent_and_timing_goes_on(timed):
+    clock, port, scheduler = timed
     scheduler.note(0.0, 0.5, 0, 90, fixed(163))
     scheduler.note(0.5, 0.5, 0, 90, fixed(-31))
     scheduler.note(1.0, 0.5, 0, 90, fixed(60))
@@ -101,8 +102,8 @@ def test_a_pitch_outside_midi_is_never_sent_and_timing_goes_on(rig):
     assert port.notes() == [(0.5, 0.75, 60, 90)]
 
 
-def test_flush_sends_all_notes_off_even_when_a_note_off_fails(rig):
-    clock, port, scheduler = rig
+def test_flush_sends_all_notes_off_even_when_a_note_off_fails(timed):
+    clock, port, scheduler = timed
     scheduler.note(0.0, 8.0, 0, 90, fixed(60))
     run_until(clock, 0.1, scheduler.service)
     sends = port.send
@@ -117,10 +118,10 @@ def test_flush_sends_all_notes_off_even_when_a_note_off_fails(rig):
     assert port.sent[-1][1].type == "control_change" and port.sent[-1][1].control == 123
 
 
-def test_a_failing_timing_thread_is_logged_kept_and_still_silences(rig, caplog):
+def test_a_failing_timing_thread_is_logged_kept_and_still_silences(timed, caplog):
     import threading
 
-    clock, port, scheduler = rig
+    clock, port, scheduler = timed
     scheduler.note(0.0, 8.0, 0, 90, fixed(60))
 
     def broken(beat):
@@ -136,10 +137,10 @@ def test_a_failing_timing_thread_is_logged_kept_and_still_silences(rig, caplog):
     assert port.balance() == {} and port.sent[-1][1].control == 123
 
 
-def test_a_reconnect_waits_until_the_old_port_is_silenced(rig):
+def test_a_reconnect_waits_until_the_old_port_is_silenced(timed):
     import threading
 
-    clock, port, scheduler = rig
+    clock, port, scheduler = timed
     scheduler.note(0.0, 8.0, 0, 90, fixed(60))
     run_until(clock, 0.1, scheduler.service)
     stop = threading.Event()
@@ -152,8 +153,8 @@ def test_a_reconnect_waits_until_the_old_port_is_silenced(rig):
     assert [m.type for _, m in port.sent[:3]] == ["note_on", "note_off", "control_change"]
 
 
-def test_clock_out_sends_position_start_ticks_and_stop_on_the_beat(rig):
-    clock, port, scheduler = rig
+def test_clock_out_sends_position_start_ticks_and_stop_on_the_beat(timed):
+    clock, port, scheduler = timed
     scheduler.start_clock_out(-4.0)  # a bar's count-in before beat 0
     scheduler.stop_clock_out(4.0)
     clock.start(-4.0, at=0.0)
@@ -167,10 +168,10 @@ def test_clock_out_sends_position_start_ticks_and_stop_on_the_beat(rig):
     assert port.sent[-1][0] == pytest.approx(4.0, abs=0.001) and not scheduler.ticking
 
 
-def test_a_flush_keeps_the_clock_going_and_a_stopping_thread_sends_stop(rig):
+def test_a_flush_keeps_the_clock_going_and_a_stopping_thread_sends_stop(timed):
     import threading
 
-    clock, port, scheduler = rig
+    clock, port, scheduler = timed
     scheduler.start_clock_out(0.0)
     scheduler.note(0.0, 8.0, 0, 90, fixed(60))
     run_until(clock, 0.3, scheduler.process)

@@ -177,71 +177,90 @@ def _common_tokens(symbol: str, quality: str) -> list[str]:
     return [t for t in tokens if t not in "(),/ "]
 
 
+@dataclass
+class _Parts:
+    """A chord being read: intervals above the root (None: left out)."""
+
+    third: int | None = 4
+    fifth: int = 7
+    seventh: int | None = None
+    tensions: set[int] = field(default_factory=set)
+    alt: bool = False
+
+
 def _parse_common(symbol: str, root: int, quality: str, bass: int | None) -> Chord:
     """Common notation: `m7`, `maj7`, `7b9`, `7#11`, `m7b5`, `dim7`, `aug`, `sus4`, `6/9`, `add9`."""
     tokens = _common_tokens(symbol, quality)
-    third, fifth, seventh = 4, 7, None
-    tensions: set[int] = set()
-    alt = add_next = major_seventh = False
+    parts = _Parts()
+    add_next = major_seventh = False
     for i, tok in enumerate(tokens):
         if tok in ("m", "mi", "min") or (tok == "-" and i == 0):
-            third = 3
+            parts.third = 3
         elif tok in ("maj", "ma", "Maj", "M", "Δ"):
             major_seventh = True
-            seventh = 11
+            parts.seventh = 11
         elif tok in ("dim", "°", "o"):
-            third, fifth = 3, 6
+            parts.third, parts.fifth = 3, 6
             if i + 1 < len(tokens) and tokens[i + 1] == "7":
-                seventh = 9
+                parts.seventh = 9
         elif tok == "ø":
-            third, fifth, seventh = 3, 6, 10
+            parts.third, parts.fifth, parts.seventh = 3, 6, 10
         elif tok in ("aug", "+"):
-            fifth = 8
+            parts.fifth = 8
         elif tok in ("sus", "sus4"):
-            third = 5
+            parts.third = 5
         elif tok == "sus2":
-            third = 2
+            parts.third = 2
         elif tok == "add":
             add_next = True
         elif tok == "alt":
-            alt = True
+            parts.alt = True
+        elif add_next:
+            acc, num = _accidental(tok)
+            if acc + num not in ADDED:
+                raise ChordError(f"unknown chord symbol {symbol!r} (cannot add {tok!r})")
+            parts.tensions.add(ADDED[acc + num])
+            add_next = False
         else:
-            acc, num = (tok[0], tok[1:]) if tok[0] in "#b+-" else ("", tok)
-            acc = {"+": "#", "-": "b"}.get(acc, acc)
-            if add_next:
-                added = ADDED.get(acc + num)
-                if added is None:
-                    raise ChordError(f"unknown chord symbol {symbol!r} (cannot add {tok!r})")
-                tensions.add(added)
-                add_next = False
-            elif num == "5" and not acc and len(tokens) == 1:
-                third = None  # a power chord: root and fifth
-            elif num == "5":
-                fifth = {"#": 8, "b": 6, "": 7}[acc]
-            elif num == "6" and acc == "b":
-                tensions.add(8)  # m(b6): the minor sixth over a triad
-            elif num in ("2", "4") and not acc:
-                third = 2 if num == "2" else 5
-            elif num == "6" and not acc:
-                seventh = 9 if seventh is None else seventh
-                if seventh != 9:
-                    tensions.add(9)
-            elif num == "7" and not acc:
-                if seventh is None or (seventh == 11 and not major_seventh):
-                    seventh = 10
-                elif seventh == 9 and fifth == 6:
-                    pass  # the 7 of dim7 was taken with "dim"
-            elif acc or seventh not in (None, 9) or (seventh == 9 and num == "9"):
-                if num not in ("9", "11", "13"):
-                    raise ChordError(f"unknown chord symbol {symbol!r} (cannot read {tok!r})")
-                tensions.add(TENSIONS[acc + num])
-            else:  # a bare 9/11/13 names a seventh chord with its tensions
-                seventh = 11 if major_seventh else 10
-                tensions.update({"9": [2], "11": [2, 5], "13": [2, 9]}[num])
-                if num == "11" and third == 4:
-                    third = 5  # an eleventh chord leaves the major third out (C11 is C9sus4)
+            _number(parts, tok, symbol, alone=len(tokens) == 1, major_seventh=major_seventh)
             major_seventh = False
-    return _build(symbol, root, third, fifth, seventh, tensions, alt, bass)
+    return _build(symbol, root, parts.third, parts.fifth, parts.seventh, parts.tensions, parts.alt, bass)
+
+
+def _accidental(tok: str) -> tuple[str, str]:
+    """A number token's accidental (`#`, `b`, or none; `+` and `-` read as `#` and `b`) and number."""
+    acc, num = (tok[0], tok[1:]) if tok[0] in "#b+-" else ("", tok)
+    return {"+": "#", "-": "b"}.get(acc, acc), num
+
+
+def _number(parts: _Parts, tok: str, symbol: str, alone: bool, major_seventh: bool) -> None:
+    """A number in a common-notation quality: a fifth, a sixth, a seventh, a suspension or a
+    tension (a bare 9, 11 or 13 names a seventh chord with its tensions)."""
+    acc, num = _accidental(tok)
+    if num == "5" and not acc and alone:
+        parts.third = None  # a power chord: root and fifth
+    elif num == "5":
+        parts.fifth = {"#": 8, "b": 6, "": 7}[acc]
+    elif num == "6" and acc == "b":
+        parts.tensions.add(8)  # m(b6): the minor sixth over a triad
+    elif num in ("2", "4") and not acc:
+        parts.third = 2 if num == "2" else 5
+    elif num == "6" and not acc:
+        parts.seventh = 9 if parts.seventh is None else parts.seventh
+        if parts.seventh != 9:
+            parts.tensions.add(9)
+    elif num == "7" and not acc:
+        if parts.seventh is None or (parts.seventh == 11 and not major_seventh):
+            parts.seventh = 10  # (the 7 of dim7 was taken with "dim")
+    elif acc or parts.seventh not in (None, 9) or (parts.seventh == 9 and num == "9"):
+        if num not in ("9", "11", "13"):
+            raise ChordError(f"unknown chord symbol {symbol!r} (cannot read {tok!r})")
+        parts.tensions.add(TENSIONS[acc + num])
+    else:
+        parts.seventh = 11 if major_seventh else 10
+        parts.tensions.update({"9": [2], "11": [2, 5], "13": [2, 9]}[num])
+        if num == "11" and parts.third == 4:
+            parts.third = 5  # an eleventh chord leaves the major third out (C11 is C9sus4)
 
 
 @cache
