@@ -21,8 +21,9 @@ import mido
 import pytest
 from alsavmrig import heard, logged, run_vm, sent_by_seqsend, summary
 
-from jazzd.measure.rig import ALL_NOTES_OFF, CC, hanging, is_note_on, match
+from jazzd.measure.rig import hanging, is_note_on, match
 from jazzd.music.chords import parse_chord
+from jazzd.music.midi import ALL_NOTES_OFF, CONTROL_CHANGE
 
 pytestmark = pytest.mark.alsavm
 
@@ -107,7 +108,7 @@ def test_notes_on_jazzds_own_clock_arrive_as_the_kernel_times_them(played):
     )
     assert (played / "play.exit").read_text().strip() == "0"
     arrived = [h.data for h in heard(played / "play.recv")]
-    assert arrived[0] == [CC, ALL_NOTES_OFF, 0] and hanging(arrived) == set()
+    assert arrived[0] == [CONTROL_CHANGE, ALL_NOTES_OFF, 0] and hanging(arrived) == set()
     assert jazzd["n"] > 60
     assert jazzd["p50_ms"] <= floor["p50_ms"] + 0.3
     assert jazzd["p99_ms"] <= 1.5 * floor["p99_ms"]
@@ -136,7 +137,7 @@ def test_the_clock_out_ticks_as_evenly_as_the_floor(played):
         played, "clock out, 200 bpm, both cores busy (tick interval jitter)", {"floor": floor, "jazzd": jazzd}
     )
     assert (played / "tune.exit").read_text().strip() == "0"
-    kinds = [h.data[0] for h in arrived if h.data[0] != CC and h.data[0] & 0xF0 != CC]
+    kinds = [h.data[0] for h in arrived if h.data[0] != CONTROL_CHANGE and h.data[0] & 0xF0 != CONTROL_CHANGE]
     assert kinds[:2] == [0xF2, 0xFA] and kinds[-1] == 0xFC  # Song Position, Start ... Stop
     assert len(ticks) == (1 + 4) * 4 * 24  # a bar of count-in and two choruses of two bars
     assert sum(1 for h in arrived if h.data[0] == 0x99 and is_note_on(h.data)) == 4
@@ -211,7 +212,7 @@ def test_an_unplugged_synth_gets_all_notes_off_first_when_it_is_back(played):
     for i in (1, 2, 3):
         plugged = int((played / f"plug.{i}.at").read_text()) / 1e9
         arrived = heard(played / f"plug.{i}.recv")
-        assert arrived and arrived[0].data == [CC, ALL_NOTES_OFF, 0], arrived[:3]
+        assert arrived and arrived[0].data == [CONTROL_CHANGE, ALL_NOTES_OFF, 0], arrived[:3]
         assert sum(is_note_on(h.data) for h in arrived) > 3
         delays.append(arrived[0].t - plugged)
     record(played, "synth replugged (seconds to All Notes Off)", {"delays": [round(d, 3) for d in delays]})
@@ -265,7 +266,7 @@ def test_the_unit_starts_feeds_its_watchdog_reloads_mid_tune_and_stops_silent(se
     assert "atchdog" not in journal and "Traceback" not in journal, journal[-3000:]
     assert stopped["Result"] == "success" and stopped["ActiveState"] == "inactive"
     arrived = [h.data for h in heard(served / "run.recv")]
-    assert arrived[0] == [CC, ALL_NOTES_OFF, 0] and arrived[-1][1:] == [ALL_NOTES_OFF, 0]
+    assert arrived[0] == [CONTROL_CHANGE, ALL_NOTES_OFF, 0] and arrived[-1][1:] == [ALL_NOTES_OFF, 0]
     assert sum(is_note_on(d) for d in arrived) > 100 and hanging(arrived) == set()
     restarted = [h.data for h in heard(served / "restart.recv")]
     assert shown(served, "after-restart.txt")["Result"] == "success"
@@ -278,7 +279,7 @@ def test_a_boot_without_the_synth_then_without_any_sound_module_still_plays(serv
     assert playing["StatusText"].startswith("playing at") and playing["NRestarts"] == "0"
     plugged = int((served / "boot2-plugged.at").read_text()) / 1e9
     arrived = heard(served / "boot2.recv")
-    assert arrived[0].data == [CC, ALL_NOTES_OFF, 0] and arrived[0].t - plugged < 2.0
+    assert arrived[0].data == [CONTROL_CHANGE, ALL_NOTES_OFF, 0] and arrived[0].t - plugged < 2.0
     assert hanging(h.data for h in arrived) == set()
     assert (served / "boot3-lsmod.txt").read_text().startswith("snd_seq ")  # loaded by the unit's file
     third = shown(served, "boot3-playing.txt")

@@ -11,8 +11,9 @@ import time
 import mido
 from jackrig import delivered, judge, start_jazzd
 
-from jazzd.measure.rig import ALL_NOTES_OFF, CC, away_from_xruns, grid_offsets, mixed_input
+from jazzd.measure.rig import away_from_xruns, grid_offsets, mixed_input
 from jazzd.music.chords import parse_chord
+from jazzd.music.midi import ALL_NOTES_OFF, CONTROL_CHANGE
 
 BPM = 200
 
@@ -128,7 +129,9 @@ def test_follows_midi_clock_on_the_masters_grid_and_stop_silences(rig, tmp_path)
     assert sum(abs(o) <= 0.002 for o in offsets) / len(offsets) >= 0.9, sorted(offsets)
     assert not [f for f in ons if f > grid["stop"] + 0.003 * rig.rate]  # nothing starts after Stop
     silenced = [
-        e.frame for e in synth.received if e.data == [CC, ALL_NOTES_OFF, 0] and e.frame >= grid["stop"]
+        e.frame
+        for e in synth.received
+        if e.data == [CONTROL_CHANGE, ALL_NOTES_OFF, 0] and e.frame >= grid["stop"]
     ]
     assert silenced and silenced[0] - grid["stop"] < 0.02 * rig.rate
     assert code == 0
@@ -178,7 +181,11 @@ def test_waits_for_a_missing_port_then_plays(rig, tmp_path):
         time.sleep(0.2)
     judge(proc, synth)
     assert code == 0 and len(synth.notes_on()) >= 5
-    assert synth.received[0].data == [CC, ALL_NOTES_OFF, 0]  # All Notes Off first: a restart cleans up
+    assert synth.received[0].data == [
+        CONTROL_CHANGE,
+        ALL_NOTES_OFF,
+        0,
+    ]  # All Notes Off first: a restart cleans up
 
 
 def test_an_ambiguous_port_is_one_line_listing_the_candidates(rig):
@@ -252,7 +259,7 @@ def test_a_tune_counted_in_played_for_its_choruses_and_ended_with_the_clock_out(
     time.sleep(0.2)
     assert code == 0 and any("the tune is over: 2 choruses played" in line for line in proc.log)
     judge(proc, synth)
-    arrived = [e for e in synth.received if e.data[0] & 0xF0 != CC]  # All Notes Off aside
+    arrived = [e for e in synth.received if e.data[0] & 0xF0 != CONTROL_CHANGE]  # All Notes Off aside
     kinds = [e.data[0] for e in arrived]
     assert kinds[:2] == [0xF2, 0xFA] and kinds[-1] == 0xFC  # Song Position, Start ... Stop last
     ticks = [e for e in arrived if e.data == [0xF8]]

@@ -9,7 +9,8 @@ import time
 
 from jackrig import judge, start_jazzd
 
-from jazzd.measure.rig import ALL_NOTES_OFF, CC, hanging
+from jazzd.measure.rig import hanging
+from jazzd.music.midi import ALL_NOTES_OFF, CONTROL_CHANGE
 
 
 def test_synth_unplugged_and_replugged_at_random_moments(rig, tmp_path):
@@ -37,7 +38,7 @@ def test_synth_unplugged_and_replugged_at_random_moments(rig, tmp_path):
     judge(proc, synth, exact=False)
     assert code == 0
     assert all(delay < 2.0 for delay, _ in reconnects), reconnects
-    assert all(first == [CC, ALL_NOTES_OFF, 0] for _, first in reconnects)  # All Notes Off first
+    assert all(first == [CONTROL_CHANGE, ALL_NOTES_OFF, 0] for _, first in reconnects)  # All Notes Off first
     assert len(synth.notes_on()) > 20
 
 
@@ -92,7 +93,11 @@ def test_clock_that_stops_mid_note_silences_and_garbage_is_ignored(rig, tmp_path
     ons = [e.frame for e in synth.notes_on()]
     assert len(ons) > 10
     assert not [f for f in ons if f > last_tick + 0.05 * rig.rate]
-    silenced = [e.frame for e in synth.received if e.data == [CC, ALL_NOTES_OFF, 0] and e.frame > last_tick]
+    silenced = [
+        e.frame
+        for e in synth.received
+        if e.data == [CONTROL_CHANGE, ALL_NOTES_OFF, 0] and e.frame > last_tick
+    ]
     assert silenced and silenced[0] - last_tick < 0.25 * rig.rate
 
 
@@ -182,5 +187,5 @@ def test_synth_and_keyboard_unplugged_together(rig, tmp_path):
         time.sleep(0.2)
     judge(proc, synth, exact=False)
     assert code == 0
-    assert synth.received[before].data == [CC, ALL_NOTES_OFF, 0]
+    assert synth.received[before].data == [CONTROL_CHANGE, ALL_NOTES_OFF, 0]
     assert sum(1 for e in synth.received[before:] if e.data[0] & 0xF0 == 0x90 and e.data[2]) > 3

@@ -14,7 +14,8 @@ import pytest
 from jackrig import judge, start_jazzd
 
 from jazzd.live.helpers import spawn
-from jazzd.measure.rig import ALL_NOTES_OFF, CC, Rig, hanging, is_note_on, start_jack
+from jazzd.measure.rig import Rig, hanging, is_note_on, start_jack
+from jazzd.music.midi import ALL_NOTES_OFF, CONTROL_CHANGE
 
 
 def jack_client(name: str) -> jack.Client:
@@ -164,7 +165,7 @@ def test_the_jack_server_killed_and_started_again(jack, tmp_path, monkeypatch):
         print(f"server back → first note {first} s; RSS of jazzd's tree while waiting (kB): {rss}")
         assert code == 0, "".join(proc.log)
         assert first is not None and first < 6.0, "".join(proc.log)
-        assert synth.received[0].data == [CC, ALL_NOTES_OFF, 0]
+        assert synth.received[0].data == [CONTROL_CHANGE, ALL_NOTES_OFF, 0]
         assert hanging(e.data for e in synth.received) == set()
         assert max(rss) - min(rss) < 1024, rss  # kB: flat while the server is away
         waits = [line for line in proc.log if "waiting" in line]  # one line a reason, not a retry
@@ -219,7 +220,10 @@ def test_all_notes_off_on_opening_reaches_every_channel_jazzd_may_have_used(rig,
     finally:
         proc.stop()
     first = [e.data for e in synth.received[:2]]
-    assert first == [[CC | 2, ALL_NOTES_OFF, 0], [CC | 9, ALL_NOTES_OFF, 0]]  # the solo's, the count-in's
+    assert first == [
+        [CONTROL_CHANGE | 2, ALL_NOTES_OFF, 0],
+        [CONTROL_CHANGE | 9, ALL_NOTES_OFF, 0],
+    ]  # the solo's, the count-in's
 
 
 def test_a_flood_never_blocks_jack_on_the_readers_console(rig):

@@ -18,7 +18,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-MIDI_TICKS_PER_BEAT = 24
+from jazzd.music.midi import CLOCKS_PER_BEAT
+
 FIT_TICKS = 24  # ticks in the tempo fit: one beat
 RESYNC_FRACTION = 0.35  # ticks drifting this far (in periods) off the fit ...
 JUMP_TICKS = 3  # ... and further each time for this many ticks: a new tempo, a new fit
@@ -30,7 +31,7 @@ CHANGE_FRACTION = 0.25  # ... off: their mean this far (as a fraction) from the 
 OUTLIER_PERIODS = 0.5  # a tick this far off the settled line is not fitted
 LOSS_PERIODS = 4  # no tick for this many periods (and at least LOSS_MIN_SECONDS): clock lost
 LOSS_MIN_SECONDS = 0.08
-FIRST_PERIOD = 60 / 120 / MIDI_TICKS_PER_BEAT  # the period guessed from a session's first tick alone
+FIRST_PERIOD = 60 / 120 / CLOCKS_PER_BEAT  # the period guessed from a session's first tick alone
 
 
 class Clock:
@@ -171,7 +172,7 @@ class MidiClockFollower(Clock):
             elif kind == "stop":
                 self._running, self._just_started, event = False, False, "stop"
             elif kind == "songpos":
-                self._relocate(song_position * (MIDI_TICKS_PER_BEAT // 4) - 1)
+                self._relocate(song_position * (CLOCKS_PER_BEAT // 4) - 1)
                 event = "position"
         if event:
             self.on_change(event)
@@ -307,21 +308,21 @@ class MidiClockFollower(Clock):
     def beat_at(self, t: float) -> float:
         fit = self._fit
         if fit is None:
-            return max(0.0, self._position) / MIDI_TICKS_PER_BEAT
+            return max(0.0, self._position) / CLOCKS_PER_BEAT
         period, origin = fit
-        return (t - origin) / period / MIDI_TICKS_PER_BEAT
+        return (t - origin) / period / CLOCKS_PER_BEAT
 
     def time_of(self, beat: float) -> float:
         fit = self._fit
         if fit is None:
             return float("inf")
         period, origin = fit
-        return origin + period * beat * MIDI_TICKS_PER_BEAT
+        return origin + period * beat * CLOCKS_PER_BEAT
 
     @property
     def tempo(self) -> float:
         fit = self._fit
-        return 0.0 if fit is None else 60.0 / (fit[0] * MIDI_TICKS_PER_BEAT)
+        return 0.0 if fit is None else 60.0 / (fit[0] * CLOCKS_PER_BEAT)
 
     @property
     def running(self) -> bool:
@@ -329,7 +330,7 @@ class MidiClockFollower(Clock):
 
     @property
     def start_beat(self) -> float:
-        return self._start_position / MIDI_TICKS_PER_BEAT
+        return self._start_position / CLOCKS_PER_BEAT
 
     @property
     def next_start(self) -> float | None:
@@ -342,7 +343,7 @@ class MidiClockFollower(Clock):
     @property
     def position(self) -> float:
         """Beat of the last tick heard (what Song Position and Continue resume from)."""
-        return max(0, self._position) / MIDI_TICKS_PER_BEAT
+        return max(0, self._position) / CLOCKS_PER_BEAT
 
     @property
     def last_tick_time(self) -> float:

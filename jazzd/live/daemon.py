@@ -28,10 +28,10 @@ from jazzd.live.keeper import PortKeeper
 from jazzd.live.midilog import MidiLog
 from jazzd.live.perform import count_in
 from jazzd.live.ports import PortLost
-from jazzd.live.scheduler import ALL_NOTES_OFF
 from jazzd.live.service import Signals, notify
 from jazzd.live.wiring import wire
 from jazzd.music.grammar import BEATS_PER_BAR
+from jazzd.music.midi import all_notes_off
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ class Player:
         if self.options.count_in_channel:
             channels.add(self.options.count_in_channel - 1)
         for channel in sorted(channels):
-            message = mido.Message("control_change", channel=channel, control=ALL_NOTES_OFF, value=0)
+            message = all_notes_off(channel)
             self._send(message)
             self._record(message, None)
         self._status()  # no longer "waiting for output port"

@@ -25,15 +25,13 @@ from dataclasses import dataclass, field
 import mido
 
 from jazzd.live.clock import Clock
+from jazzd.music.midi import CLOCKS_PER_BEAT, SONG_POSITIONS, all_notes_off
 
 log = logging.getLogger(__name__)
 
 SPIN_SECONDS = 0.0005  # sleep until this close to a deadline, then spin (JACK's period is 1.3 ms+)
 WAIT_SECONDS = 0.02  # longest sleep: a followed clock may speed up meanwhile; `stop` is seen
 LATE_LIMIT = 0.020  # a note-on later than this is skipped
-ALL_NOTES_OFF = 123
-TICKS_PER_QUARTER = 24  # MIDI clock
-SONG_POSITIONS = 16384  # Song Position Pointer: 14 bits of 16ths (a whole number of bars)
 CLOCK_TICK = mido.Message("clock")
 
 
@@ -163,7 +161,7 @@ class Scheduler:
 
     def _tick_beat(self) -> float:
         start, number = self._ticks
-        return start + number / TICKS_PER_QUARTER
+        return start + number / CLOCKS_PER_BEAT
 
     def _push(self, event: Event) -> None:
         with self._lock:
@@ -318,20 +316,19 @@ class Scheduler:
             self.drop_pending()
             self._handed_until = -math.inf
         for channel, note in sounding:
-            self._safe_send("note_off", channel=channel, note=note)
+            self._safe_send(mido.Message("note_off", channel=channel, note=note))
         for channel in sorted(self.channels):
-            self._safe_send("control_change", channel=channel, control=ALL_NOTES_OFF, value=0)
+            self._safe_send(all_notes_off(channel))
 
-    def _safe_send(self, kind: str, **fields: int) -> None:
-        """Build and send one silencing message now — or, when messages were handed over
-        ahead, right after the last of them, so no note-on lands after its note-off. No failure
-        may stop the ones after it."""
+    def _safe_send(self, message: mido.Message) -> None:
+        """Send one silencing message now — or, when messages were handed over ahead, right
+        after the last of them, so no note-on lands after its note-off. No failure may stop the
+        ones after it."""
         due = self._handed_until if self._handed_until > self.clock.now() else None
         try:
-            message = mido.Message(kind, **fields)
             self.send(message, due)
         except Exception as exc:  # the port may be gone: nothing can sound there any more
-            log.debug("could not send %s %s while silencing: %s", kind, fields, exc)
+            log.debug("could not send %s while silencing: %s", message, exc)
             return
         if self.on_sent is not None:
             self.on_sent(message, due)
@@ -379,4 +376,4 @@ class Scheduler:
             self.flush()
             if self._ticks is not None:  # whatever follows jazzd's clock stops with it
                 self._ticks = None
-                self._safe_send("stop")
+                self._safe_send(mido.Message("stop"))

@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable
 
 from jazzd.live.helpers import ignore_stop_signals
+from jazzd.music.midi import ALL_NOTES_OFF, ALL_SOUND_OFF, CONTROL_CHANGE, NOTE_OFF, NOTE_ON
 
 RECORD = struct.Struct("<dB")
 WATCH_SECONDS = 0.05  # how often the main thread looks for the end
@@ -48,8 +49,6 @@ SILENCE_SECONDS = 0.2  # the longest the last note-offs wait for a cycle to writ
 LOST_PORT = 3  # the exit code when the connection to the target is gone
 LOST_SERVER = 4  # ... when the JACK server shut down
 FRAME_WRAP = 2**32  # JACK's frame counter is 32 bits: it wraps every 24.9 h at 48 kHz
-NOTE_OFF, NOTE_ON, CONTROL_CHANGE = 0x80, 0x90, 0xB0
-ALL_SOUND_OFF, ALL_NOTES_OFF = 120, 123
 
 
 class FramePosition:

@@ -28,6 +28,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from jazzd.music.midi import ALL_NOTES_OFF, CLOCK, CONTROL_CHANGE, NOTE_OFF, NOTE_ON, START, STOP
+
 HERE = Path(__file__).resolve().parent
 # The dummy driver at 64-frame periods (rtmidi's JACK output lands up to one period late), with
 # real-time scheduling where it is allowed: without it, a client killed mid-cycle (a crashed
@@ -78,9 +80,6 @@ def jack_server(name: str):
         del os.environ["JACK_DEFAULT_SERVER"], os.environ["JACK_NO_START_SERVER"]
         server.terminate()
         server.wait(timeout=10)
-
-
-NOTE_ON, NOTE_OFF, CC, ALL_NOTES_OFF = 0x90, 0x80, 0xB0, 123
 
 
 @dataclass(frozen=True)
@@ -193,16 +192,16 @@ class Keys:
         rng = random.Random(seed)
         per_tick = self.rig.rate * 60 / bpm / 24
         first = self.rig.frame() + round(lead * self.rig.rate)
-        events = [(first - 48, [0xFA])]  # Start, 1 ms before the first tick
+        events = [(first - 48, [START])]  # Start, 1 ms before the first tick
         ticks = beats * 24
         dropped = 0
         for i in range(ticks):
             if i > 0 and rng.random() < drop:
                 dropped += 1
                 continue
-            events.append((first + round(i * per_tick), [0xF8]))
+            events.append((first + round(i * per_tick), [CLOCK]))
         stop_frame = first + round(ticks * per_tick)
-        events.append((stop_frame, [0xFC]))
+        events.append((stop_frame, [STOP]))
         self.schedule(events)
         return {"first": first, "per_tick": per_tick, "stop": stop_frame, "dropped": dropped}
 
@@ -211,7 +210,7 @@ class Keys:
 
 
 def mixed_input(first: int, frames_apart: int, count: int, seed: int = 0) -> list[tuple[int, list[int]]]:
-    """Notes, a control jazzd maps to nothing (CC 20) and clock ticks, in turn, at exact frames:
+    """Notes, a control jazzd maps to nothing (CONTROL_CHANGE 20) and clock ticks, in turn, at exact frames:
     what a keyboard and a drum machine send together."""
     rng = random.Random(seed)
     events = []
@@ -221,7 +220,7 @@ def mixed_input(first: int, frames_apart: int, count: int, seed: int = 0) -> lis
             pitch = rng.randrange(36, 96)
             data = [NOTE_ON, pitch, rng.randrange(1, 128)]
         else:
-            data = [[CC, 20, rng.randrange(128)], [NOTE_OFF, pitch, 0], [0xF8]][i % 4 - 1]
+            data = [[CONTROL_CHANGE, 20, rng.randrange(128)], [NOTE_OFF, pitch, 0], [CLOCK]][i % 4 - 1]
         events.append((first + i * frames_apart, data))
     return events
 
@@ -276,7 +275,7 @@ def hanging(messages) -> set[int]:
             sounding.add((data[0] & 0x0F, data[1]))
         elif is_note_off(data):
             sounding.discard((data[0] & 0x0F, data[1]))
-        elif data[0] & 0xF0 == CC and data[1] == ALL_NOTES_OFF:
+        elif data[0] & 0xF0 == CONTROL_CHANGE and data[1] == ALL_NOTES_OFF:
             sounding = {s for s in sounding if s[0] != data[0] & 0x0F}
     return {note for _, note in sounding}
 

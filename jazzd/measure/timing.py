@@ -43,6 +43,7 @@ from jazzd.measure.rig import (
     match,
     mixed_input,
 )
+from jazzd.music.midi import CLOCK, NOTE_OFF, NOTE_ON
 
 CHORDS = [(50, 53, 57, 60), (43, 47, 50, 53), (48, 52, 55, 59), (45, 49, 52, 55)]  # ii V I VI
 
@@ -150,7 +151,7 @@ def internal_run(
             while time.perf_counter() < end:
                 chord = rng.choice(CHORDS)
                 session.keys.schedule(
-                    [(None, [0x80, n, 0]) for n in held] + [(None, [0x90, n, 70]) for n in chord]
+                    [(None, [NOTE_OFF, n, 0]) for n in held] + [(None, [NOTE_ON, n, 70]) for n in chord]
                 )
                 held = chord
                 time.sleep(2 * 60 / bpm)
@@ -224,8 +225,8 @@ def clock_out_run(rig: Rig, log_dir: Path, model: str | None, seed: int, bpm: fl
     finally:
         hog.kill()
         hog.wait()
-    frames = [e.frame for e in delivered["arrived"] if e.data == [0xF8]]
-    sent = [s.t for s in delivered["sent"] if s.data == [0xF8]]
+    frames = [e.frame for e in delivered["arrived"] if e.data == [CLOCK]]
+    sent = [s.t for s in delivered["sent"] if s.data == [CLOCK]]
     calm = set(away_from_xruns(frames, session.xruns, rig.rate))
     return {
         "run": "clock_out",
