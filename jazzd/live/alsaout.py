@@ -41,9 +41,11 @@ def alsa_name(client_name: str, port_name: str, client: int, port: int) -> str:
 class QueueOutput:
     """An output port on the ALSA sequencer, each message delivered by the kernel when due."""
 
-    def __init__(self, wanted: str, virtual: bool = False):
+    def __init__(self, wanted: str, virtual: bool = False, realtime_priority: int = 0):
+        """`realtime_priority` is not needed: the kernel times the queue, no thread of jazzd's."""
         self.wanted = wanted
         self.api = "alsa"
+        self.on_own_messages = None  # it sends nothing by itself
         self.virtual = virtual
         self.name: str | None = None
         self.lead = LEAD_SECONDS

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from jazzd.live.config import SYSTEM_CONFIG
+from jazzd.live.outputs import BACKENDS, DEFAULT_BACKEND
 from jazzd.options import add_model_options, channel_number, setting
 
 
@@ -110,7 +111,9 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
         "--clock-out", action="store_true", help="send MIDI clock (Start, ticks, Stop) on the output port"
     )
     play.add_argument("--channel", type=channel_number, metavar="1-16", help="MIDI channel (1)")
-    play.add_argument("--midi-api", choices=["alsa", "jack"], help="alsa (default) or jack")
+    play.add_argument(
+        "--midi-api", choices=list(BACKENDS), help=f"{' or '.join(BACKENDS)} ({DEFAULT_BACKEND})"
+    )
     play.add_argument("--mode", choices=["solo", "trade", "answer"], help="solo (default), trade or answer")
     play.add_argument("--virtual", action="store_true", help="create virtual ports named --port/--input")
     play.add_argument(
@@ -130,7 +133,7 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
 
 def add_commands(commands, common: argparse.ArgumentParser) -> None:
     ports = commands.add_parser("ports", help="list MIDI input and output ports", parents=[common])
-    ports.add_argument("--midi-api", choices=["alsa", "jack"], default="alsa")
+    ports.add_argument("--midi-api", choices=list(BACKENDS), default=DEFAULT_BACKEND)
     ports.add_argument("--json", action="store_true")
     ports.set_defaults(handler=cmd_ports)
 

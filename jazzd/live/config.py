@@ -14,6 +14,7 @@ from typing import Any
 
 from jazzd.errors import ChordError, JazzdError, ModelError
 from jazzd.live.listen import Controls
+from jazzd.live.outputs import BACKENDS, DEFAULT_BACKEND
 from jazzd.music.charts import Chart, ChartError
 from jazzd.music.chords import DEFAULT_PROGRESSION, parse_progression
 from jazzd.music.grammar import DEFAULT_REGISTER
@@ -42,7 +43,7 @@ class PlayOptions:
     chords: str = DEFAULT_PROGRESSION
     model: str | None = None
     channel: int = 1
-    midi_api: str = "alsa"
+    midi_api: str = DEFAULT_BACKEND
     seed: int = 0
     temperature: float = 1.0
     top_p: float = 1.0
@@ -102,7 +103,7 @@ def _progression(value: str) -> bool:
 KEYS: dict[str, Key] = {
     "midi.port": Key("port", str, "a port name or part of one", lambda v: bool(v.strip())),
     "midi.input": Key("input", str, 'a port name or part of one ("" for none)'),
-    "midi.api": Key("midi_api", str, '"alsa" or "jack"', lambda v: v in ("alsa", "jack")),
+    "midi.api": Key("midi_api", str, " or ".join(f'"{name}"' for name in BACKENDS), lambda v: v in BACKENDS),
     "midi.channel": Key("channel", int, "a whole number 1-16", _between(1, 16)),
     "midi.virtual": Key("virtual", bool, "true or false"),
     "clock.source": Key("clock", str, '"internal" or "midi"', lambda v: v in ("internal", "midi")),

@@ -19,13 +19,12 @@ from collections.abc import Callable
 import mido
 
 from jazzd.errors import JazzdError
-from jazzd.live.alsaout import QueueOutput
 from jazzd.live.clock import InternalClock, MidiClockFollower
 from jazzd.live.config import PlayOptions
 from jazzd.live.inport import Input
-from jazzd.live.jackout import FrameOutput
 from jazzd.live.keeper import PortKeeper
 from jazzd.live.midilog import MidiLog
+from jazzd.live.outputs import BACKENDS
 from jazzd.live.perform import count_in
 from jazzd.live.ports import PortLost
 from jazzd.live.service import Signals, notify
@@ -64,22 +63,19 @@ class Player:
             self.clock = InternalClock(options.bpm, now=self.now)
         if previous is not None and _same_port(previous.options, options, "port") and previous.output.is_open:
             self.output = previous.output  # a reload keeps an unchanged port open: no gap, no reconnect
-        elif options.midi_api == "jack":
-            self.output = FrameOutput(
+        else:
+            self.output = BACKENDS[options.midi_api].make_output(
                 options.port, virtual=options.virtual, realtime_priority=options.realtime_priority
             )
-        else:
-            self.output = QueueOutput(options.port, virtual=options.virtual)
         if previous is not None:  # one log for the whole run of jazzd
             self.midi_log = previous.midi_log
         else:
             self.midi_log = MidiLog(options.midi_log) if options.midi_log else None
         self.live = wire(options, self.clock, self._send)
-        self.live.scheduler.drop_pending = getattr(self.output, "drop_pending", None)
+        self.live.scheduler.drop_pending = self.output.drop_pending
         if self.midi_log is not None:  # otherwise the timing path makes no call for it
             self.live.scheduler.on_sent = self._record
-            if isinstance(self.output, FrameOutput):  # what its writer sends itself as it ends
-                self.output.on_own_messages = self._record_all
+            self.output.on_own_messages = self._record_all  # what it sends by itself as it ends
         self.input: Input | None = None
         if previous is not None and _same_port(previous.options, options, "input") and previous.input:
             self.input = previous.input

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jazzd.errors import JazzdError
+from jazzd.live.outputs import BACKENDS, Backend
 
 PACKAGES = ("numpy", "onnxruntime", "mido", "python-rtmidi", "alsa-midi")
 REALTIME_PRIORITY = 3  # what the timing thread asks for by default (daemon.PlayOptions)
@@ -66,27 +67,22 @@ def midi_library() -> Finding:
     return Finding("ok", "MIDI library", "python-rtmidi loads (the system's libasound.so.2 is there)")
 
 
-def midi_system(api: str) -> Finding:
+def midi_system(backend: Backend) -> Finding:
     """Is the MIDI system there, and which ports does it have?"""
     from jazzd.live.ports import PortLister
 
-    check = {"alsa": "ALSA sequencer", "jack": "JACK server"}[api]
-    if api == "alsa" and not Path("/dev/snd/seq").exists():
-        return Finding(
-            "warn", check, "no /dev/snd/seq: load the snd-seq module (modprobe snd-seq), or use JACK"
-        )
-    lister = PortLister(api)
+    if backend.device and not Path(backend.device).exists():
+        return Finding("warn", backend.system, f"no {backend.device}: {backend.missing}")
+    lister = PortLister(backend.name)
     try:
         outputs, inputs = lister.outputs(), lister.inputs()
-    except JazzdError as exc:
-        if api == "jack":
-            return Finding("warn", check, "none running for this user (fine when jazzd uses ALSA)")
-        return Finding("warn", check, f"not usable ({exc})")
+    except JazzdError:
+        return Finding("warn", backend.system, f"not usable here: {backend.missing}")
     finally:
         lister.close()
     return Finding(
         "ok",
-        check,
+        backend.system,
         f"outputs: {', '.join(outputs) or 'none'}; inputs: {', '.join(inputs) or 'none'}",
     )
 
@@ -133,5 +129,5 @@ def governor(cpus: Path = Path("/sys/devices/system/cpu")) -> Finding:
 
 def run_checks() -> list[Finding]:
     library = midi_library()
-    systems = [midi_system("alsa"), midi_system("jack")] if library.status == "ok" else []
+    systems = [midi_system(b) for b in BACKENDS.values()] if library.status == "ok" else []
     return [architecture(), python(), packages(), library, *systems, realtime(), governor()]

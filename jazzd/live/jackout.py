@@ -21,7 +21,8 @@ from collections.abc import Callable
 import mido
 
 from jazzd.live.helpers import end, spawn
-from jazzd.live.ports import CLIENT_NAME, SETTLE_SECONDS, PortLost, PortNotFound, match_port
+from jazzd.live.outputs import BACKENDS
+from jazzd.live.ports import CLIENT_NAME, PortLost, PortNotFound, match_port
 from jazzd.live.writer import LOST_PORT, LOST_SERVER, RECORD
 
 MIN_LEAD = 0.003  # seconds; and never less than three JACK periods (the writer's cycle must see it)
@@ -40,6 +41,7 @@ class FrameOutput:
         self.lead = 0.0  # set on opening, from the server's period
         self.patches: list[str] = []  # the user's other destinations, kept across reconnects
         self.on_own_messages: Callable[[list[mido.Message]], None] | None = None  # the writer's silence
+        self.drop_pending = None  # what the writer was handed is written: silence comes after it
         self._writer: subprocess.Popen | None = None
         self._lock = threading.Lock()  # the scheduler sends while the main thread reconnects
 
@@ -61,7 +63,7 @@ class FrameOutput:
             reason = " ".join(answer[1:]) or "no answer"
             raise PortNotFound(f"output port {self.wanted!r} could not be opened ({reason})")
         rate, period = int(answer[1]), int(answer[2])
-        time.sleep(SETTLE_SECONDS)  # a JACK connection is live only once the graph is redrawn
+        time.sleep(BACKENDS[self.api].settle_seconds)  # a JACK connection is live once the graph is redrawn
         with self._lock:
             self._writer, self.name = writer, name
             self.lead = max(MIN_LEAD, 3 * period / rate)

@@ -13,15 +13,12 @@ import logging
 import threading
 from collections.abc import Callable
 
-from jazzd.live.alsaout import QueueOutput
 from jazzd.live.inport import Input
-from jazzd.live.jackout import FrameOutput
-from jazzd.live.ports import MidiUnavailable, Output, PortLister, PortNotFound
+from jazzd.live.outputs import MidiOutput
+from jazzd.live.ports import MidiUnavailable, PortLister, PortNotFound
 from jazzd.live.service import notify
 
 log = logging.getLogger(__name__)
-
-AnyOutput = Output | FrameOutput | QueueOutput
 
 RETRY_SECONDS = 0.5  # how often a missing port is looked for
 
@@ -31,7 +28,7 @@ class PortKeeper:
 
     def __init__(
         self,
-        output: AnyOutput,
+        output: MidiOutput,
         input: Input | None,
         api: str,
         wait: Callable[[float], bool],
@@ -42,7 +39,7 @@ class PortKeeper:
         self.lister = PortLister(api)
         self.output_lost = threading.Event()  # set by a failed send or by `watch`: reconnect
 
-    def open(self, port: AnyOutput | Input, what: str, server_may_return: bool = False) -> bool:
+    def open(self, port: MidiOutput | Input, what: str, server_may_return: bool = False) -> bool:
         """Open a port, waiting for it to appear — and, with `server_may_return` (it was there
         when jazzd started: the JACK server restarted), for the MIDI system itself; one line for
         each reason waited for. False if the performance ended first."""

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 import mido
 
 from jazzd.errors import JazzdError
+from jazzd.live.outputs import BACKENDS
 
 try:
     import rtmidi
@@ -32,10 +33,7 @@ except ImportError as exc:  # python-rtmidi's wheel needs the system's ALSA libr
 
 log = logging.getLogger(__name__)
 
-APIS = {"alsa": "LINUX_ALSA", "jack": "UNIX_JACK"}
 CLIENT_NAME = "jazzd"
-DRAIN_SECONDS = 0.05  # before closing a JACK output: the last messages (All Notes Off) go out
-SETTLE_SECONDS = 0.05  # after connecting a JACK output: messages sent sooner may reach no one
 
 
 class PortError(JazzdError, LookupError):
@@ -54,12 +52,6 @@ class MidiUnavailable(JazzdError, OSError):
     """The MIDI system itself cannot be used (no ALSA sequencer, no JACK server)."""
 
 
-HINTS = {
-    "alsa": "is the snd-seq kernel module loaded? (or use --midi-api jack)",
-    "jack": "is a JACK server running for this user? (or use --midi-api alsa)",
-}
-
-
 def client(direction: str, api: str, name: str = CLIENT_NAME, **options):
     """A new rtmidi MidiIn ("in") or MidiOut ("out") on `api`, or one line saying why the MIDI
     system is not there. What ALSA's and JACK's libraries print meanwhile is logged at debug
@@ -72,9 +64,9 @@ def client(direction: str, api: str, name: str = CLIENT_NAME, **options):
     kind = rtmidi.MidiIn if direction == "in" else rtmidi.MidiOut
     with _library_chatter():
         try:
-            return kind(getattr(rtmidi, f"API_{APIS[api]}"), name=name, **options)
+            return kind(getattr(rtmidi, f"API_{BACKENDS[api].rtmidi_api}"), name=name, **options)
         except (rtmidi.SystemError, RuntimeError) as exc:
-            raise MidiUnavailable(f"cannot use {api.upper()} MIDI ({exc}): {HINTS[api]}") from exc
+            raise MidiUnavailable(f"cannot use {api.upper()} MIDI ({exc}): {BACKENDS[api].missing}") from exc
 
 
 @contextlib.contextmanager
@@ -171,6 +163,8 @@ class Output:
     def __init__(self, wanted: str, api: str, virtual: bool = False):
         self.wanted = wanted
         self.api = api
+        self.lead = 0.0  # sent when due
+        self.drop_pending = self.on_own_messages = None
         self.virtual = virtual
         self.name: str | None = None
         self.lead = 0.0  # rtmidi sends at once: the scheduler hands each message over when due
@@ -180,8 +174,8 @@ class Output:
     def open(self, names: list[str]) -> str:
         port = client("out", self.api)
         name = connect(port, self.wanted, names, "output", self.virtual)
-        if self.api == "jack":  # a JACK connection is live only after the graph is redrawn
-            time.sleep(SETTLE_SECONDS)
+        if BACKENDS[self.api].settle_seconds:  # a connection that is live only later
+            time.sleep(BACKENDS[self.api].settle_seconds)
         with self._lock:
             self._port, self.name = port, name
         return name
@@ -211,8 +205,8 @@ class Output:
         with self._lock:
             port, self._port = self._port, None
         if port is not None:
-            if self.api == "jack":  # rtmidi hands JACK its messages on the next cycle: let it
-                time.sleep(DRAIN_SECONDS)
+            if BACKENDS[self.api].drain_seconds:  # the last messages go out first
+                time.sleep(BACKENDS[self.api].drain_seconds)
             port.close_port()
             port.delete()
 
