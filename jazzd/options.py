@@ -35,7 +35,9 @@ def setting(key: str) -> Callable[[str], Any]:
 
     def parse(text: str):
         value = convert(text)
-        if spec.check is not None and not spec.check(value):
+        if (spec.choices is not None and value not in spec.choices) or (
+            spec.check is not None and not spec.check(value)
+        ):
             raise argparse.ArgumentTypeError(f"must be {spec.allowed}, not {text}")
         return value
 

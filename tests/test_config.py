@@ -94,3 +94,41 @@ def test_a_model_that_does_not_load_is_a_config_error_with_its_reason(tmp_path):
     path.write_text('[solo]\nmodel = "wjazd"\n')
     with pytest.raises(ConfigError, match=r"key 'solo.model' must be .*no model 'wjazd' \(shipped models: "):
         read_config(path)
+
+
+def test_a_setting_declared_once_has_its_flag_and_reaches_the_options(monkeypatch, capsys):
+    """The flags are made from the config's keys: each key with a help has its flag, and a flag
+    given reaches PlayOptions through the same checks as the file."""
+    from jazzd.cli import build_parser
+    from jazzd.live.config import KEYS
+
+    usage = build_parser().format_help()
+    assert all(spec.flag in usage for spec in KEYS.values() if spec.help)
+    seen = {}
+    monkeypatch.setattr("jazzd.live.daemon.play", lambda load: seen.setdefault("options", load()) and 0)
+    main(
+        [
+            "--port",
+            "x",
+            "--bpm",
+            "150",
+            "--count-in",
+            "2",
+            "--virtual",
+            "--mode",
+            "trade",
+            "--midi-api",
+            "jack",
+        ]
+    )
+    options = seen["options"]
+    assert (options.bpm, options.count_in, options.virtual, options.mode, options.midi_api) == (
+        150,
+        2,
+        True,
+        "trade",
+        "jack",
+    )
+    with pytest.raises(SystemExit) as caught:  # a number out of range: argparse's one line, exit 2
+        main(["--port", "x", "--count-in", "3"])
+    assert caught.value.code == 2 and "--count-in: must be 0, 1 or 2 bars" in capsys.readouterr().err

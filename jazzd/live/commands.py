@@ -5,40 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 
-from jazzd.live.config import SYSTEM_CONFIG
+from jazzd.live.config import KEYS, SYSTEM_CONFIG
 from jazzd.live.outputs import BACKENDS, DEFAULT_BACKEND
-from jazzd.options import add_model_options, channel_number, setting
+from jazzd.options import add_model_options, setting
 
 
 def cmd_play(args: argparse.Namespace) -> int:
     from jazzd.live.config import build_options
     from jazzd.live.daemon import play
 
-    overrides = {
-        "port": args.port,
-        "input": args.input,
-        "clock": args.clock,
-        "bpm": args.bpm,
-        "chords": args.chords,
-        "model": args.model,
-        "channel": args.channel,
-        "midi_api": args.midi_api,
-        "seed": args.seed,
-        "temperature": args.temperature,
-        "top_p": args.top_p,
-        "motifs": args.motifs,
-        "virtual": args.virtual or None,
-        "mode": args.mode,
-        "midi_log": args.midi_log,
-        "realtime_priority": args.realtime_priority,
-        "tune": args.tune,
-        "charts": args.charts,
-        "choruses": args.choruses,
-        "count_in": args.count_in,
-        "count_in_channel": args.count_in_channel,
-        "clock_out": args.clock_out or None,
-    }
-
+    overrides = {spec.field: getattr(args, spec.field) for spec in KEYS.values() if spec.field in PLAY_FLAGS}
+    overrides |= {name: True if value else None for name, value in overrides.items() if value is False}
+    overrides["midi_log"] = args.midi_log
     return play(lambda: build_options(args.config, overrides))
 
 
@@ -74,54 +52,31 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 1 if any(f.status == "fail" for f in findings) else 0
 
 
+MODEL_FLAGS = ("model", "seed", "temperature", "top_p", "motifs")  # shared with render (options.py)
+PLAY_FLAGS = {spec.field for spec in KEYS.values() if spec.help} | set(MODEL_FLAGS)
+
+
 def add_play_options(parser: argparse.ArgumentParser) -> None:
-    """Flags for playing; unset ones (None) leave the config file's value."""
+    """Flags for playing, made from the config's keys; unset ones (None) leave the config
+    file's value."""
     play = parser.add_argument_group("playing (jazzd with no command)")
     play.add_argument("--config", metavar="FILE", help=f"TOML settings (default {SYSTEM_CONFIG} if present)")
-    play.add_argument(
-        "--port", metavar="NAME", help="the synth's MIDI output port (exact name or part of it)"
-    )
-    play.add_argument("--input", metavar="NAME", help="keyboard / MIDI clock input port")
-    play.add_argument(
-        "--clock", choices=["internal", "midi"], help="own tempo, or follow MIDI clock on --input"
-    )
-    play.add_argument("--bpm", type=setting("clock.bpm"), metavar="B", help="internal clock tempo (120)")
-    over = play.add_mutually_exclusive_group()
-    over.add_argument("--chords", metavar="PROGRESSION", help="progression to follow (default: a blues in F)")
-    over.add_argument(
-        "--tune", metavar="NAME", help="a tune to play (jazzd tunes lists them) or a chart file"
-    )
-    play.add_argument("--charts", metavar="DIR", help="a folder of your charts (TOML, iReal Pro exports)")
-    play.add_argument(
-        "--choruses",
-        type=setting("tune.choruses"),
-        metavar="N",
-        help="choruses, then end together (0: until stopped)",
-    )
-    play.add_argument(
-        "--count-in", type=setting("tune.count_in"), metavar="BARS", help="bars counted in, 0-2 (0)"
-    )
-    play.add_argument(
-        "--count-in-channel",
-        type=setting("tune.count_in_channel"),
-        metavar="CH",
-        help="channel of the count-in clicks (10); 0: silent",
-    )
-    play.add_argument(
-        "--clock-out", action="store_true", help="send MIDI clock (Start, ticks, Stop) on the output port"
-    )
-    play.add_argument("--channel", type=channel_number, metavar="1-16", help="MIDI channel (1)")
-    play.add_argument(
-        "--midi-api", choices=list(BACKENDS), help=f"{' or '.join(BACKENDS)} ({DEFAULT_BACKEND})"
-    )
-    play.add_argument("--mode", choices=["solo", "trade", "answer"], help="solo (default), trade or answer")
-    play.add_argument("--virtual", action="store_true", help="create virtual ports named --port/--input")
-    play.add_argument(
-        "--realtime-priority",
-        type=int,
-        metavar="N",
-        help="SCHED_FIFO priority of the timing thread, 1-99, below JACK's (3); 0: normal scheduling",
-    )
+    groups: dict[str, argparse._MutuallyExclusiveGroup] = {}
+    for key, spec in KEYS.items():
+        if not spec.help:
+            continue
+        where = play
+        if spec.exclusive:
+            if spec.exclusive not in groups:
+                groups[spec.exclusive] = play.add_mutually_exclusive_group()
+            where = groups[spec.exclusive]
+        if spec.kind is bool:
+            where.add_argument(spec.flag, action="store_true", help=spec.help)
+        elif spec.choices:
+            where.add_argument(spec.flag, choices=spec.choices, help=spec.help)
+        else:  # numbers are read (and ranged) by argparse; names and progressions by the config's check
+            kind = None if spec.kind is str else setting(key)
+            where.add_argument(spec.flag, type=kind, metavar=spec.metavar, help=spec.help)
     play.add_argument(
         "--midi-log",
         metavar="FILE",

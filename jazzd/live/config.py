@@ -75,12 +75,23 @@ class ConfigError(JazzdError, ValueError):
 
 @dataclass(frozen=True)
 class Key:
-    """One setting: where it goes in PlayOptions, its type and what values are allowed."""
+    """One setting, declared once: where it goes in PlayOptions, its type, what values are
+    allowed — and, for a setting the command line may give too, its flag (`--` and the field's
+    name; a bool is a switch) with its help. The flags, the overrides and the checks of both
+    are made from these (`live/commands.py`)."""
 
     field: str
     kind: type | tuple[type, ...]
     allowed: str
     check: Any = None  # value -> bool
+    help: str | None = None  # the flag's help; None: the config file only
+    metavar: str | None = None
+    choices: tuple[str, ...] | None = None
+    exclusive: str | None = None  # flags of one group exclude each other
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.field.replace("_", "-")
 
 
 def _between(low: float, high: float):
@@ -100,20 +111,73 @@ def _progression(value: str) -> bool:
     return True
 
 
+CLOCKS = ("internal", "midi")
+
 KEYS: dict[str, Key] = {
-    "midi.port": Key("port", str, "a port name or part of one", lambda v: bool(v.strip())),
-    "midi.input": Key("input", str, 'a port name or part of one ("" for none)'),
-    "midi.api": Key("midi_api", str, " or ".join(f'"{name}"' for name in BACKENDS), lambda v: v in BACKENDS),
-    "midi.channel": Key("channel", int, "a whole number 1-16", _between(1, 16)),
-    "midi.virtual": Key("virtual", bool, "true or false"),
-    "clock.source": Key("clock", str, '"internal" or "midi"', lambda v: v in ("internal", "midi")),
-    "clock.bpm": Key("bpm", (int, float), "a number of beats per minute, 20-400", _between(20, 400)),
+    "midi.port": Key(
+        "port",
+        str,
+        "a port name or part of one",
+        lambda v: bool(v.strip()),
+        "the synth's MIDI output port (exact name or part of it)",
+        "NAME",
+    ),
+    "midi.input": Key(
+        "input",
+        str,
+        'a port name or part of one ("" for none)',
+        None,
+        "keyboard / MIDI clock input port",
+        "NAME",
+    ),
+    "midi.api": Key(
+        "midi_api",
+        str,
+        " or ".join(f'"{name}"' for name in BACKENDS),
+        None,
+        f"the MIDI system: {' or '.join(BACKENDS)} ({DEFAULT_BACKEND})",
+        choices=tuple(BACKENDS),
+    ),
+    "midi.channel": Key("channel", int, "a whole number 1-16", _between(1, 16), "MIDI channel (1)", "1-16"),
+    "midi.virtual": Key("virtual", bool, "true or false", None, "create virtual ports named --port/--input"),
+    "clock.source": Key(
+        "clock",
+        str,
+        '"internal" or "midi"',
+        None,
+        "own tempo, or follow MIDI clock on --input",
+        choices=CLOCKS,
+    ),
+    "clock.bpm": Key(
+        "bpm",
+        (int, float),
+        "a number of beats per minute, 20-400",
+        _between(20, 400),
+        "internal clock tempo (the tune's, else 120)",
+        "B",
+    ),
     "clock.realtime_priority": Key(
-        "realtime_priority", int, "0 (normal scheduling) or a SCHED_FIFO priority 1-99", _between(0, 99)
+        "realtime_priority",
+        int,
+        "0 (normal scheduling) or a SCHED_FIFO priority 1-99",
+        _between(0, 99),
+        "SCHED_FIFO priority of the timing thread, 1-99, below JACK's (3); 0: normal scheduling",
+        "N",
     ),
     "clock.swing": Key("swing", (int, float), "a ratio 0.5 (straight) to 0.75", _between(0.5, 0.75)),
+    "clock.out": Key(
+        "clock_out", bool, "true or false", None, "send MIDI clock (Start, ticks, Stop) on the output port"
+    ),
     "solo.model": Key("model", str, "a shipped model's name or an .onnx path with its sidecar", _model),
-    "solo.chords": Key("chords", str, 'a progression like "| Dm7 G7 | Cmaj7 | % |"', _progression),
+    "solo.chords": Key(
+        "chords",
+        str,
+        'a progression like "| Dm7 G7 | Cmaj7 | % |"',
+        _progression,
+        "progression to follow (default: a blues in F)",
+        "PROGRESSION",
+        exclusive="what",
+    ),
     "solo.temperature": Key("temperature", (int, float), "a number 0.05-3", _between(0.05, 3)),
     "solo.top_p": Key("top_p", (int, float), "a number above 0, at most 1", lambda v: 0 < v <= 1),
     "solo.motifs": Key("motifs", (int, float), "a share 0-1 (0: no motif memory)", _between(0, 1)),
@@ -131,19 +195,52 @@ KEYS: dict[str, Key] = {
         ),
     ),
     "solo.lookahead": Key("lookahead", (int, float), "beats, 0.1-4", _between(0.1, 4)),
-    "tune.name": Key("tune", str, 'a tune\'s name (jazzd tunes), a chart file, or "" for [solo] chords'),
-    "tune.charts": Key("charts", str, 'a folder of charts (TOML, iReal Pro exports), or ""'),
-    "tune.choruses": Key(
-        "choruses", int, "a whole number of choruses 0-999 (0: until stopped)", _between(0, 999)
+    "tune.name": Key(
+        "tune",
+        str,
+        'a tune\'s name (jazzd tunes), a chart file, or "" for [solo] chords',
+        None,
+        "a tune to play (jazzd tunes lists them) or a chart file",
+        "NAME",
+        exclusive="what",
     ),
-    "tune.count_in": Key("count_in", int, "0, 1 or 2 bars", _between(0, 2)),
+    "tune.charts": Key(
+        "charts",
+        str,
+        'a folder of charts (TOML, iReal Pro exports), or ""',
+        None,
+        "a folder of your charts (TOML, iReal Pro exports)",
+        "DIR",
+    ),
+    "tune.choruses": Key(
+        "choruses",
+        int,
+        "a whole number of choruses 0-999 (0: until stopped)",
+        _between(0, 999),
+        "choruses, then end together (0: until stopped)",
+        "N",
+    ),
+    "tune.count_in": Key(
+        "count_in", int, "0, 1 or 2 bars", _between(0, 2), "bars counted in, 0-2 (0)", "BARS"
+    ),
     "tune.count_in_channel": Key(
-        "count_in_channel", int, "a MIDI channel 1-16, or 0 for a silent count-in", _between(0, 16)
+        "count_in_channel",
+        int,
+        "a MIDI channel 1-16, or 0 for a silent count-in",
+        _between(0, 16),
+        "channel of the count-in clicks (10); 0: silent",
+        "CH",
     ),
     "tune.count_in_note": Key("count_in_note", int, "a MIDI note 0-127", _between(0, 127)),
-    "clock.out": Key("clock_out", bool, "true or false"),
     "keyboard.split": Key("split", int, "a MIDI note 0-127 (chords below it)", _between(0, 127)),
-    "keyboard.mode": Key("mode", str, " or ".join(f'"{m}"' for m in MODES), lambda v: v in MODES),
+    "keyboard.mode": Key(
+        "mode",
+        str,
+        " or ".join(f'"{m}"' for m in MODES),
+        None,
+        "solo (default), trade or answer",
+        choices=MODES,
+    ),
     "keyboard.trade_bars": Key("trade_bars", int, "a whole number of bars 1-32", _between(1, 32)),
     "keyboard.answer_after": Key("answer_after", (int, float), "beats of silence, 0.5-16", _between(0.5, 16)),
     **{
@@ -159,7 +256,8 @@ def _problem(spec: Key, value: Any) -> str | None:
     """What is wrong with `value` for `spec` ("must be ..."), or None."""
     ok_type = isinstance(value, spec.kind) and not (isinstance(value, bool) and spec.kind is not bool)
     try:
-        if ok_type and (spec.check is None or spec.check(value)):
+        chosen = spec.choices is None or value in spec.choices
+        if ok_type and chosen and (spec.check is None or spec.check(value)):
             return None
         reason = ""
     except ModelError as exc:
