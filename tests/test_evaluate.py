@@ -7,7 +7,16 @@ import numpy as np
 from builders import write_tiny_model
 
 from jazzd.cli import main
-from jazzd.learn.evaluate import MEASURES, Line, bigram_nll, chord_tones, distributions, harmony, opening, overlap
+from jazzd.learn.evaluate import (
+    MEASURES,
+    Line,
+    bigram_nll,
+    chord_tones,
+    distributions,
+    harmony,
+    opening,
+    overlap,
+)
 from jazzd.music.chords import parse_chord
 from jazzd.music.grammar import Note, encode
 
