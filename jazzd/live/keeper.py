@@ -46,7 +46,7 @@ class PortKeeper:
         if port.is_open:  # kept open across a reload
             log.info("%s port: %s (kept open)", what, port.name)
             return True
-        names_of = self.lister.inputs if isinstance(port, Input) else self.lister.outputs
+        names_of = self.lister.inputs if what == "input" else self.lister.outputs
         waiting_for: type | None = None
         while True:
             try:
