@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 import mido
 
 from jazzd.live.clock import Clock
-from jazzd.music.midi import CLOCKS_PER_BEAT, SONG_POSITIONS, all_notes_off
+from jazzd.live.clockout import ClockOut
+from jazzd.music.midi import SONG_POSITIONS, all_notes_off
 
 log = logging.getLogger(__name__)
 
 SPIN_SECONDS = 0.0005  # sleep until this close to a deadline, then spin (JACK's period is 1.3 ms+)
 WAIT_SECONDS = 0.02  # longest sleep: a followed clock may speed up meanwhile; `stop` is seen
 LATE_LIMIT = 0.020  # a note-on later than this is skipped
-CLOCK_TICK = mido.Message("clock")
 
 
 @dataclass(order=True)
@@ -90,8 +90,7 @@ class Scheduler:
         self._flushed = threading.Event()
         self._held: tuple[float, list[Event]] | None = None  # a line's first notes, before its session
         self._released_from: float | None = None  # the beat whose held notes were released
-        self._ticks: tuple[float, int] | None = None  # MIDI clock out: (from beat, next tick number)
-        self._ticks_until = math.inf  # ... the beat where it stops (Stop is sent there)
+        self.clock_out = ClockOut()  # MIDI clock out's ticks, sent from this loop
         self.lead = 0.0  # seconds ahead of its deadline a message is handed over (a timestamped output)
         self._handed_until = -math.inf  # the latest deadline handed over so far
         self.drop_pending: Callable[[], None] | None = None  # an output that can take back what it queued
@@ -148,20 +147,16 @@ class Scheduler:
         self.message(beat, mido.Message("songpos", pos=position))
         self.message(beat, mido.Message("continue" if resume else "start"))
         with self._lock:
-            self._ticks, self._ticks_until = (beat, 0), math.inf
+            self.clock_out.start(beat)
 
     def stop_clock_out(self, beat: float) -> None:
         """Ticks up to `beat`, then Stop there (the tune's end)."""
         with self._lock:
-            self._ticks_until = beat
+            self.clock_out.stop_at(beat)
 
     @property
     def ticking(self) -> bool:
-        return self._ticks is not None
-
-    def _tick_beat(self) -> float:
-        start, number = self._ticks
-        return start + number / CLOCKS_PER_BEAT
+        return self.clock_out.ticking
 
     def _push(self, event: Event) -> None:
         with self._lock:
@@ -175,7 +170,7 @@ class Scheduler:
         """The beat of what is due next (under the lock), and whether it is a clock tick (on a tie
         the queued event goes first: Start before the first tick)."""
         top = self._heap[0].beat if self._heap else math.inf
-        tick = self._tick_beat() if self._ticks is not None else math.inf
+        tick = self.clock_out.next_beat()
         if tick < top:
             return tick, True
         return (top, False) if self._heap else None
@@ -220,7 +215,7 @@ class Scheduler:
                 if deadline > now + self.lead:
                     return handled
                 if due[1]:
-                    message = self._tick()
+                    message = self.clock_out.take()
                 else:
                     event = heapq.heappop(self._heap)
             if due[1]:
@@ -228,15 +223,6 @@ class Scheduler:
             else:
                 self._handle(event, deadline)
             handled += 1
-
-    def _tick(self) -> mido.Message:
-        """The clock message due now (under the lock): a tick, or Stop at the end."""
-        start, number = self._ticks
-        if self._tick_beat() >= self._ticks_until:
-            self._ticks = None
-            return mido.Message("stop")
-        self._ticks = (start, number + 1)
-        return CLOCK_TICK
 
     def service(self, now: float) -> None:
         """What the thread does when it wakes (a test's stepper does the same): a requested
@@ -374,6 +360,7 @@ class Scheduler:
             self.failure = exc
         finally:
             self.flush()
-            if self._ticks is not None:  # whatever follows jazzd's clock stops with it
-                self._ticks = None
+            with self._lock:
+                owed = self.clock_out.end()
+            if owed:  # whatever follows jazzd's clock stops with it
                 self._safe_send(mido.Message("stop"))
