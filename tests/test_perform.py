@@ -220,7 +220,7 @@ def test_answer_mode_forgets_an_answer_when_the_clock_starts_again(tmp_path):
     run_until(clock, 0.3, performer.step, scheduler.service)
     board.handle(mido.Message("note_off", note=72))
     run_until(clock, 1.5, performer.step, scheduler.service)
-    assert performer.answer_until > clock.beat_at(clock.t)  # answering, for 16 beats
+    assert performer.turns.answering_until > clock.beat_at(clock.t)  # answering, for 16 beats
     clock.stop()
     run_until(clock, 1.6, performer.step, scheduler.service)
     scheduler.request_flush()

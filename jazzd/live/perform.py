@@ -7,7 +7,6 @@ realized by the scheduler at its send time over the chord in force then.
 
 from __future__ import annotations
 
-import bisect
 import logging
 import math
 import random
@@ -15,6 +14,7 @@ from collections.abc import Callable
 
 from jazzd.live.listen import Keyboard
 from jazzd.live.scheduler import LATE_LIMIT, Scheduler
+from jazzd.live.turns import STRATEGIES
 from jazzd.music.charts import Form
 from jazzd.music.chords import Chord
 from jazzd.music.grammar import BEATS_PER_BAR, TICKS_PER_BEAT
@@ -63,19 +63,13 @@ class Performer:
         self.chord_at = chord_at
         self.channel = channel
         self.feel = feel or Feel()
-        self.mode = mode
-        self.trade_bars = trade_bars
-        self.answer_after = answer_after
+        self.turns = STRATEGIES[mode](trade_bars, form, answer_after)  # when jazzd plays
         self.keyboard = keyboard
         self.lookahead = lookahead
         self.density = 1.0
         self.paused = False
         self.next_beat: float | None = None
-        self.answer_until = -1.0  # answer mode: jazzd plays until this beat ...
-        self.answer_started = -math.inf  # ... an answer that began at this beat
-        self.turn_start = -math.inf  # trade mode: where the current jazzd turn began
         self.form = form
-        self._turn_starts = form.turn_beats(trade_bars) if form else []
         end = form.end_beat if form else None
         self.end = math.inf if end is None else float(end)  # the tune's last bar line
         self.landing = math.inf if form is None or form.landing is None else form.landing / TICKS_PER_BEAT
@@ -86,53 +80,15 @@ class Performer:
 
     # -- turns ---------------------------------------------------------------------------------
 
-    def _turn_length(self) -> float:
-        return self.trade_bars * BEATS_PER_BAR
-
-    def _turn(self, beat: float) -> tuple[int, float, float]:
-        """Trade mode: the number, start and end beat of the turn at `beat`. Turns are
-        `trade_bars` long; in a tune they begin again at each section of the form (the last
-        turn of a section may be shorter), and alternate across sections and choruses; an
-        intro is one turn of its own, the keyboard's (number -1)."""
-        if not self._turn_starts:
-            number = math.floor(beat / self._turn_length())
-            return number, number * self._turn_length(), (number + 1) * self._turn_length()
-        intro = self.form.intro_beats
-        if beat < intro:
-            return -1, 0.0, intro
-        chorus_beats = self.form.chorus_beats
-        chorus, within = divmod(beat - intro, chorus_beats)
-        i = bisect.bisect_right(self._turn_starts, within) - 1
-        offset = intro + chorus * chorus_beats
-        following = self._turn_starts[i + 1] if i + 1 < len(self._turn_starts) else chorus_beats
-        return int(chorus) * len(self._turn_starts) + i, offset + self._turn_starts[i], offset + following
-
     def _turn_end(self, beat: float) -> float:
-        """If jazzd's turn is on at `beat`, the beat it ends (inf in solo); else -1."""
-        if self.paused:
-            return -1.0
-        if self.mode == "trade":
-            number, _, end = self._turn(beat)
-            return end if number % 2 == 1 else -1.0
-        if self.mode == "answer":
-            return self.answer_until if beat < self.answer_until else -1.0
-        return math.inf
+        """If jazzd's turn is on at `beat`, the beat it ends (inf: no end); else -1."""
+        return -1.0 if self.paused else self.turns.until(beat)
 
     def _playing_until(self, beat: float) -> float:
         """If jazzd plays at `beat`, the beat it stops (its turn's end, or where a tune's line
         lands); else -1."""
         until = self._turn_end(beat)
         return -1.0 if until < 0 or beat >= self.landing else min(until, self.landing)
-
-    def _enter_turn(self, beat: float) -> None:
-        """Trade mode, generating at `beat` in jazzd's turn: if the turn is new, first prime the
-        LSTM with the player's phrase — all of it but the last `lookahead` beats, which are
-        still to be played when jazzd's first tokens must be chosen."""
-        _, start, _ = self._turn(beat)
-        if start != self.turn_start:
-            self.turn_start = start
-            self._answer_phrase(self._turn(start - 1e-9)[1])
-            self._move_to(self.next_beat)
 
     def finished(self, playhead: float) -> bool:
         """A tune with a number of choruses has reached its last bar line."""
@@ -153,26 +109,8 @@ class Performer:
             lambda at: self.soloist.land(self.chord_at(round(at * TICKS_PER_BEAT))),
         )
 
-    def _listen(self, playhead: float) -> None:
-        """Answer mode's turn-taking: answer once the player has been quiet, stop if they
-        come back in."""
-        if self.keyboard is None:
-            return
-        if self.mode == "answer":
-            phrase = self.keyboard.phrase
-            if self.answer_until > playhead:  # answering
-                if phrase.last_activity > self.answer_started:  # the player came back in
-                    self.answer_until = -1.0
-                    self.scheduler.request_flush()
-                return
-            player_quiet = not phrase.sounding and phrase.last_activity <= playhead - self.answer_after
-            if player_quiet and phrase.notes:
-                start = math.ceil(playhead)
-                self.answer_started, self.answer_until = playhead, start + self._turn_length()
-                self._answer_phrase(-math.inf)
-                self._move_to(float(start))
-
-    def _answer_phrase(self, since: float) -> None:
+    def prime_with_phrase(self, since: float) -> None:
+        """Feed the LSTM the keyboard player's phrase since `since`, so jazzd answers it."""
         tokens = self.keyboard.take_phrase(since)
         if tokens:
             self.soloist.engine.prime(self.soloist.engine.vocab.ids(tokens))
@@ -180,7 +118,7 @@ class Performer:
 
     # -- generation ----------------------------------------------------------------------------
 
-    def _move_to(self, beat: float) -> None:
+    def move_to(self, beat: float) -> None:
         """Generation continues from `beat` (the engine learns where in the bar that is)."""
         self.next_beat = beat
         self.soloist.engine.align(round(beat * TICKS_PER_BEAT))
@@ -199,7 +137,7 @@ class Performer:
         and tempo give the same tokens. Turns of an earlier session are forgotten."""
         tick = round(beat * TICKS_PER_BEAT)
         self.next_beat = beat
-        self.answer_until, self.answer_started, self.turn_start = -1.0, -math.inf, -math.inf
+        self.turns.reset()
         self.landed = False
         self.soloist.restart(tick, self.chord_at(tick))
 
@@ -217,11 +155,12 @@ class Performer:
             self._begin(self._first_beat(now, playhead))
         elif self.landed:  # the tune is over: nothing more until a new session
             return
-        self._listen(playhead)
+        if self.keyboard is not None:
+            self.turns.listen(self, playhead)
         if not fresh and not playhead <= self.next_beat <= playhead + self.lookahead + MAX_AHEAD:
             # behind (after a stop or a stall), or far ahead (the clock jumped back: Start, Song
             # Position): go on from the playhead
-            self._move_to(math.ceil(playhead * TICKS_PER_BEAT) / TICKS_PER_BEAT)
+            self.move_to(math.ceil(playhead * TICKS_PER_BEAT) / TICKS_PER_BEAT)
         self._generate(playhead)
 
     def _prepare(self, beat: float) -> None:
@@ -256,10 +195,10 @@ class Performer:
                 return
             until = self._playing_until(self.next_beat)
             if until < 0:  # listen, on a 16th grid
-                self._move_to(next_sixteenth(self.next_beat))
+                self.move_to(next_sixteenth(self.next_beat))
                 continue
-            if self.mode == "trade" and self.keyboard is not None:
-                self._enter_turn(self.next_beat)
+            if self.keyboard is not None:
+                self.turns.entering(self, self.next_beat)
             token = self.soloist.next_token(self.chord_at)
             planned = self.soloist.planned
             beat, length = self.next_beat, min(token.ticks / TICKS_PER_BEAT, until - self.next_beat)
