@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from jazzd.live.listen import Keyboard
 from jazzd.live.scheduler import LATE_LIMIT, Scheduler
-from jazzd.live.turns import STRATEGIES
+from jazzd.live.turns import Solo
 from jazzd.music.charts import Form
 from jazzd.music.chords import Chord
 from jazzd.music.grammar import BEATS_PER_BAR, TICKS_PER_BEAT
@@ -50,9 +50,7 @@ class Performer:
         chord_at: Callable[[float], Chord],
         channel: int = 0,
         feel: Feel | None = None,
-        mode: str = "solo",
-        trade_bars: int = 4,
-        answer_after: float = 2.0,
+        turns: Solo | None = None,
         keyboard: Keyboard | None = None,
         lookahead: float = 0.5,
         seed: int = 0,
@@ -63,7 +61,7 @@ class Performer:
         self.chord_at = chord_at
         self.channel = channel
         self.feel = feel or Feel()
-        self.turns = STRATEGIES[mode](trade_bars, form, answer_after)  # when jazzd plays
+        self.turns = turns or Solo(4, form, 2.0)  # when jazzd plays
         self.keyboard = keyboard
         self.lookahead = lookahead
         self.density = 1.0

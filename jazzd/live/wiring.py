@@ -16,6 +16,7 @@ from jazzd.live.config import PlayOptions
 from jazzd.live.listen import ChordTracker, Keyboard
 from jazzd.live.perform import Performer
 from jazzd.live.scheduler import Scheduler
+from jazzd.live.turns import STRATEGIES
 from jazzd.music.charts import Chart
 from jazzd.solo.engine import Engine
 from jazzd.solo.feel import Feel
@@ -90,19 +91,18 @@ def wire(
     engine.bar_position = timeline.bar_position  # the chart's bars, at their lengths
     chords = ChordTracker(timeline)
     keyboard = Keyboard(chords, options.split, options.controls, {}, lambda: clock.beat_at(clock.now()))
+    form = chart.form_of(choruses) if options.tune or choruses else None
     performer = Performer(
         soloist,
         scheduler,
         chords.chord_at,
         channel=options.channel - 1,
         feel=Feel(swing=options.swing),
-        mode=options.mode,
-        trade_bars=options.trade_bars,
-        answer_after=options.answer_after,
+        turns=STRATEGIES[options.mode](options.trade_bars, form, options.answer_after),
         keyboard=keyboard if options.input else None,
         lookahead=options.lookahead,
         seed=options.seed,
-        form=chart.form_of(choruses) if options.tune or choruses else None,
+        form=form,
     )
     live = Live(options, engine, soloist, scheduler, chords, keyboard, performer)
     keyboard.actions = {name: functools.partial(action, live) for name, action in ACTIONS.items()}
