@@ -29,22 +29,30 @@ def test_new_chord_flags_mark_the_first_token_over_each_chord():
 
 
 def test_the_index_adds_the_chord_change_only_for_models_that_read_it():
-    assert Conditioning(True, True).index(50, False) == 2
-    assert Conditioning(True, True).index(50, True) == 50
-    assert Conditioning(True).index(50, True) == 2
+    (both,) = Conditioning.of(True, True).features
+    (position,) = Conditioning.of(True).features
+    assert (both.index(50, False), both.index(50, True), position.index(50, True)) == (2, 50, 2)
+    assert both.name == position.name == "phase"
 
 
-def test_sizes_and_their_sidecar_values():
-    assert [c.size for c in (Conditioning(), Conditioning(True), Conditioning(True, True))] == [0, 48, 96]
-    for size in (0, 48, 96):
-        assert Conditioning.of_size(size).size == size
-    for bad in (1, 47, "48", None):
+def test_features_sizes_and_their_sidecar_records():
+    assert [Conditioning.of(*f).size for f in ((), (True,), (True, True))] == [0, 48, 96]
+    for flags in ((), (True,), (True, True)):
+        made = Conditioning.of(*flags)
+        assert Conditioning.from_sidecar({"conditioning": made.sidecar()}) == made
+        assert Conditioning.from_sidecar({"phase_size": made.size}) == made  # sidecars before features
+    assert Conditioning.of(True, True).sidecar() == [
+        {"name": "phase", "size": 96, "reads": "bar_position_and_new_chord"}
+    ]
+    for bad in (1, 47, "48", None, True):
         with pytest.raises(ValueError, match="0, 48, 96"):
-            Conditioning.of_size(bad)
+            Conditioning.from_sidecar({"phase_size": bad})
+    with pytest.raises(ValueError, match="must read one of bar_position"):
+        Conditioning.from_sidecar({"conditioning": [{"name": "phase", "size": 50, "reads": "bar_position"}]})
     with pytest.raises(ValueError):
-        Conditioning(False, True)
+        Conditioning.of(False, True)
 
 
 def test_a_lines_indexes_follow_its_bar_positions_and_chord_changes():
-    hot = Conditioning(True, True).indexes(TOKENS, 0, lambda tick: tick, blues_head)
+    hot = Conditioning.of(True, True).indexes(TOKENS, 0, lambda tick: tick, blues_head)
     assert hot == [0 + 48, 24, 54 - 48 + 48, 72 - 48, 120 - 96 + 48]

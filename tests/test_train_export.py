@@ -128,6 +128,8 @@ def test_a_model_with_the_bar_phase_and_chord_change_input(trained, tmp_path):
     assert code == 0
     files = load_model_files(tmp_path / "models" / "phased.onnx")
     assert files.conditioning.size == 96 and files.sidecar["parity"]["max_abs_diff"] <= 1e-5
+    phase = {"name": "phase", "size": 96, "reads": "bar_position_and_new_chord"}
+    assert files.sidecar["conditioning"] == [phase]  # named features, fed by name
     engine = Engine(files, seed=0)
     engine.reset(position=18)
     off_beat = engine.probs.copy()

@@ -23,6 +23,7 @@ from jazzd.learn.train import (
     import_tensorflow,
     read_run,
 )
+from jazzd.music.conditioning import Feature
 from jazzd.music.vocab import Vocabulary
 from jazzd.solo.modelfile import write_sidecar
 
@@ -37,39 +38,43 @@ class ParityError(JazzdError):
     """The ONNX model does not compute what the Keras model does."""
 
 
-def one_step_functions(tf, keras, trained, vocab_size: int, n_a: int, phase_size: int):
+def one_step_functions(tf, keras, trained, vocab_size: int, n_a: int, features: tuple[Feature, ...]):
     """Two traced single steps on the trained weights: the Keras reference (LSTMCell + Dense)
-    and the one exported, which computes the same for one-hot x and phase but looks their rows
-    of the input kernel up (Gather) instead of multiplying a mostly-zero vector: the input
-    product is most of the work, so the player's step gets several times cheaper. With
-    `phase_size`, the one-hot bar position of the next token's onset is an input beside x."""
+    and the one exported, which computes the same for one-hot x and the conditioning features
+    but looks their rows of the input kernel up (Gather) instead of multiplying a mostly-zero
+    vector: the input product is most of the work, so the player's step gets several times
+    cheaper. Each feature is a one-hot input beside x, named as the sidecar names it."""
     cell = keras.layers.LSTMCell(n_a, name="lstm_cell")
     dense = keras.layers.Dense(vocab_size, activation="softmax", name="dense")
-    cell.build((1, vocab_size + phase_size))
+    cell.build((1, vocab_size + sum(f.size for f in features)))
     dense.build((1, n_a))
     cell.set_weights(trained.get_layer("lstm").cell.get_weights())
     dense.set_weights(trained.get_layer("dense").get_weights())
     kernel, recurrent, bias = cell.get_weights()  # numpy: made constants inside the trace
     dense_kernel, dense_bias = dense.get_weights()
     x_spec = tf.TensorSpec((1, vocab_size), tf.float32, name="x")
-    phase_spec = [tf.TensorSpec((1, phase_size), tf.float32, name="phase")] if phase_size else []
+    feature_specs = [tf.TensorSpec((1, f.size), tf.float32, name=f.name) for f in features]
+    rows, at = [], vocab_size  # each feature's rows of the input kernel
+    for f in features:
+        rows.append(kernel[at : at + f.size])
+        at += f.size
     state = [tf.TensorSpec((1, n_a), tf.float32, name="a"), tf.TensorSpec((1, n_a), tf.float32, name="c")]
 
-    @tf.function(input_signature=[x_spec, *phase_spec, *state])
+    @tf.function(input_signature=[x_spec, *feature_specs, *state])
     def reference(x, *rest):
-        *phase, a, c = rest
-        hidden, (a_new, c_new) = cell(tf.concat([x, *phase], axis=1), [a, c])
+        *hots, a, c = rest
+        hidden, (a_new, c_new) = cell(tf.concat([x, *hots], axis=1), [a, c])
         return {"probs": dense(hidden), "a_new": a_new, "c_new": c_new}
 
-    @tf.function(input_signature=[x_spec, *phase_spec, *state])
+    @tf.function(input_signature=[x_spec, *feature_specs, *state])
     def exported(x, *rest):
-        *phase, a, c = rest
+        *hots, a, c = rest
         # x is one-hot, or all zero for the first step: the row of its 1, scaled by its max
         z = tf.gather(tf.constant(kernel[:vocab_size]), tf.argmax(x, axis=1)) * tf.reduce_max(
             x, axis=1, keepdims=True
         )
-        if phase:
-            z += tf.gather(tf.constant(kernel[vocab_size:]), tf.argmax(phase[0], axis=1))
+        for hot, own in zip(hots, rows, strict=True):
+            z += tf.gather(tf.constant(own), tf.argmax(hot, axis=1))
         z += tf.matmul(a, tf.constant(recurrent)) + tf.constant(bias)
         i, f, g, o = tf.split(z, 4, axis=1)  # Keras's gate order
         c_new = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
@@ -105,10 +110,15 @@ def canonical(proto):
 
 
 def check_parity(
-    step, onnx_path: Path, vocab_size: int, n_a: int, phase_size: int, steps: int = PARITY_STEPS
+    step,
+    onnx_path: Path,
+    vocab_size: int,
+    n_a: int,
+    features: tuple[Feature, ...],
+    steps: int = PARITY_STEPS,
 ) -> float:
     """Worst difference between Keras and ONNX over `steps` chained steps, each side keeping its
-    own state and both fed the token drawn from the Keras distribution (and a random phase).
+    own state and both fed the token drawn from the Keras distribution (and random features).
 
     probs and a are bounded, so their difference is absolute; the cell state c is not (it reaches
     ±30 in small overfit models, where float32 spacing alone is 2e-6), so its difference is
@@ -122,9 +132,7 @@ def check_parity(
     ka = kc = oa = oc = np.zeros((1, n_a), np.float32)
     worst = 0.0
     for _ in range(steps):
-        extra = {}
-        if phase_size:
-            extra["phase"] = np.eye(phase_size, dtype=np.float32)[[rng.integers(phase_size)]]
+        extra = {f.name: np.eye(f.size, dtype=np.float32)[[rng.integers(f.size)]] for f in features}
         out = {k: v.numpy() for k, v in step(x, *extra.values(), ka, kc).items()}
         probs, oa, oc = session.run(["probs", "a_new", "c_new"], {"x": x, **extra, "a": oa, "c": oc})
         worst = max(
@@ -155,13 +163,13 @@ def export(work_dir: Path, onnx_path: Path) -> Path:
     with warnings.catch_warnings():  # the optimizer's slots are not needed to export
         warnings.simplefilter("ignore")
         trained.load_weights(work_dir / "model.weights.h5")
-    size = settings.conditioning.size
-    reference, step = one_step_functions(tf, keras, trained, len(vocab), settings.n_a, size)
+    features = settings.conditioning.features
+    reference, step = one_step_functions(tf, keras, trained, len(vocab), settings.n_a, features)
     with tempfile.TemporaryDirectory() as tmp:
         candidate = Path(tmp) / onnx_path.name
         proto, _ = tf2onnx.convert.from_function(step, input_signature=step.input_signature, opset=OPSET)
         candidate.write_bytes(canonical(proto).SerializeToString())
-        worst = check_parity(reference, candidate, len(vocab), settings.n_a, size)
+        worst = check_parity(reference, candidate, len(vocab), settings.n_a, features)
         log.info("parity over %d chained steps: max abs diff %.2e", PARITY_STEPS, worst)
         if not worst <= PARITY_TOLERANCE:
             raise ParityError(
@@ -172,7 +180,7 @@ def export(work_dir: Path, onnx_path: Path) -> Path:
         onnx_path.write_bytes(candidate.read_bytes())
     extra = {
         "opset": OPSET,
-        "phase_size": size,
+        "conditioning": settings.conditioning.sidecar(),
         "parity": {"steps": PARITY_STEPS, "max_abs_diff": worst, "tolerance": PARITY_TOLERANCE},
         "corpus": run["corpus"],
         "training": run["settings"],

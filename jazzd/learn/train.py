@@ -76,7 +76,7 @@ class TrainSettings:
 
     @property
     def conditioning(self) -> Conditioning:
-        return Conditioning(self.metric_phase, self.chord_changes)
+        return Conditioning.of(self.metric_phase, self.chord_changes)
 
 
 PRESETS = {

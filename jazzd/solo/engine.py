@@ -37,8 +37,7 @@ def _session(files: ModelFiles) -> ort.InferenceSession:
     shapes = {i.name: i.shape for i in session.get_inputs()}
     outputs = {o.name for o in session.get_outputs()}
     expected = {"x": [1, len(files.vocab)], "a": [1, files.n_a], "c": [1, files.n_a]}
-    if files.conditioning.size:
-        expected["phase"] = [1, files.conditioning.size]
+    expected |= {f.name: [1, f.size] for f in files.conditioning.features}
     if set(shapes) != set(expected) or outputs != set(OUTPUTS):
         raise ModelError(
             f"{files.onnx_path}: inputs {sorted(shapes)} / outputs {sorted(outputs)}, "
@@ -71,7 +70,7 @@ class Engine:
         self.top_p = top_p
         size, n_a = len(self.vocab), self.files.n_a
         self._x = np.zeros((1, size), np.float32)
-        self._phase = np.zeros((1, max(1, self.files.conditioning.size)), np.float32)
+        self._features = [(f, np.zeros((1, f.size), np.float32)) for f in self.files.conditioning.features]
         self._ticks = [token.ticks for token in self.vocab.parsed]
         self._cumulative = np.zeros(size, np.float32)
         self._draws: list[float] = []
@@ -88,9 +87,7 @@ class Engine:
     def _bind(self, turn: int) -> ort.IOBinding:
         a_in, c_in, a_out, c_out = (self._state[i] for i in ((0, 1, 2, 3) if turn == 0 else (2, 3, 0, 1)))
         binding = self.session.io_binding()
-        inputs = [("x", self._x), ("a", a_in), ("c", c_in)]
-        if self.files.conditioning.size:
-            inputs.append(("phase", self._phase))
+        inputs = [("x", self._x), ("a", a_in), ("c", c_in), *((f.name, buf) for f, buf in self._features)]
         for name, buf in inputs:
             binding.bind_input(name, "cpu", 0, np.float32, buf.shape, buf.ctypes.data)
         for name, buf in (("probs", self._probs), ("a_new", a_out), ("c_new", c_out)):
@@ -134,9 +131,10 @@ class Engine:
             self.position += self._ticks[token_id]
         if position is not None:
             self.position = position
-        if self.files.conditioning.size:
-            self._phase.fill(0.0)
-            self._phase[0, self.files.conditioning.index(self.bar_position(self.position), new_chord)] = 1.0
+        at = self.bar_position(self.position)
+        for feature, buf in self._features:  # each one-hot input, by name
+            buf.fill(0.0)
+            buf[0, feature.index(at, new_chord)] = 1.0
         # The public call without run options: with options it costs ~25 µs more per step here.
         self.session.run_with_iobinding(self._bindings[self._turn])
         self._turn ^= 1

@@ -115,7 +115,7 @@ def load_model_files(spec: str | Path | None) -> ModelFiles:
     if not isinstance(n_a, int) or n_a <= 0:
         raise ModelError(f"{side_path}: key 'n_a' must be a positive integer")
     try:
-        conditioning = Conditioning.of_size(sidecar.get("phase_size", 0))
+        conditioning = Conditioning.from_sidecar(sidecar)
     except ValueError as exc:
-        raise ModelError(f"{side_path}: key 'phase_size' {exc}") from exc
+        raise ModelError(f"{side_path}: {exc}") from exc
     return ModelFiles(onnx_path, sidecar, vocab, n_a, conditioning)
