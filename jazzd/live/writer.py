@@ -104,7 +104,7 @@ def write_due(
     """Write the events of `heap` ((frame, seq, bytes)) that fall before the end of the cycle
     starting at frame `start`, each at its offset (a late one at the cycle's start), telling
     `wrote` of each; `full` (the buffer is full) leaves the rest for the next cycle. Returns how
-    many were late. The cycle of both this writer and the measuring rig."""
+    many were late."""
     late = 0
     while heap and heap[0][0] < start + frames:
         frame, _, data = heap[0]
