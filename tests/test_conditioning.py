@@ -55,4 +55,9 @@ def test_features_sizes_and_their_sidecar_records():
 
 def test_a_lines_indexes_follow_its_bar_positions_and_chord_changes():
     hot = Conditioning.of(True, True).indexes(TOKENS, 0, lambda tick: tick, blues_head)
-    assert hot == [0 + 48, 24, 54 - 48 + 48, 72 - 48, 120 - 96 + 48]
+    assert hot == [(0 + 48,), (24,), (54 - 48 + 48,), (72 - 48,), (120 - 96 + 48,)]
+    both = Conditioning.of(True, True, ["bar_position"])  # a further feature: its own column
+    assert [f.name for f in both.features] == ["phase", "bar_position"] and both.size == 96 + 48
+    assert both.indexes(TOKENS, 0, lambda tick: tick, blues_head)[2] == (54, 6)
+    with pytest.raises(ValueError, match="no feature reads 'tempo'"):
+        Conditioning.of(True, False, ["tempo"])

@@ -147,3 +147,20 @@ def test_a_model_with_the_bar_phase_and_chord_change_input(trained, tmp_path):
 def test_chord_changes_need_the_phase_input(trained, capsys):
     assert main(["train", str(trained), "--chord-changes", "--no-metric-phase"]) == 1
     assert "--chord-changes needs --metric-phase" in capsys.readouterr().err
+
+
+def test_a_model_with_two_named_features_trains_exports_and_is_fed_by_name(trained, tmp_path):
+    """A further feature is its own ONNX input: trained beside the phase, exported with its
+    rows of the input kernel (parity checked), named in the sidecar, fed by the engine."""
+    argv = ["train", str(trained), "--n-a", "8", "--tx", "8", "--epochs", "1", "--batch-size", "16"]
+    argv += ["--metric-phase", "--feature", "bar_position", "--name", "two"]
+    argv += ["--work-dir", str(tmp_path / "runs"), "--out-dir", str(tmp_path / "models")]
+    assert main(argv) == 0
+    files = load_model_files(tmp_path / "models" / "two.onnx")
+    assert [f["name"] for f in files.sidecar["conditioning"]] == ["phase", "bar_position"]
+    assert files.conditioning.size == 96 and files.sidecar["parity"]["max_abs_diff"] <= 1e-5
+    engine = Engine(files, seed=0)
+    assert {i.name for i in engine.session.get_inputs()} == {"x", "a", "c", "phase", "bar_position"}
+    engine.reset(position=6)
+    engine.feed(3, position=12, new_chord=False)
+    assert abs(float(engine.probs.sum()) - 1.0) < 1e-4

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from jazzd.errors import JazzdError
 from jazzd.music.commands import add_corpus_options, selection
+from jazzd.music.conditioning import READS
 from jazzd.music.corpus import read_corpus
 from jazzd.options import positive_int, probability, seed_number, setting, share
 
@@ -31,6 +32,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         dropout=args.dropout,
         metric_phase=args.metric_phase,
         chord_changes=args.chord_changes,
+        features=tuple(args.feature) if args.feature else None,
     )
     name = args.name or (f"{args.preset}-metheny" if args.preset == "seed" else args.preset) or "model"
     work_dir = Path(args.work_dir) / name
@@ -135,6 +137,12 @@ def _add_train(commands, common: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="also feed the model where in the bar each token starts (wjazzd: on)",
+    )
+    train.add_argument(
+        "--feature",
+        action="append",
+        choices=list(READS),
+        help="a further conditioning feature, its own input (repeatable; music/conditioning.py)",
     )
     train.add_argument(
         "--chord-changes",

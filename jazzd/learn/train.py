@@ -63,12 +63,14 @@ class TrainSettings:
     dropout: float = 0.0  # on the LSTM's output, before the Dense layer (training only)
     metric_phase: bool = False  # also input where in the bar the next token starts ...
     chord_changes: bool = False  # ... and whether it is the first over a new chord
+    features: tuple[str, ...] = ()  # further conditioning features, by what they read
     epoch_fraction: float = 1.0  # an epoch is this share of a pass: below 1, validate more often
     validation_every: int = 0  # every Nth solo (sorted by name) is held out; 0: none
     patience: int = 0  # early stopping on validation loss; 0: off
     seed: int = 0
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "features", tuple(self.features))  # a run's JSON gives a list
         if self.chord_changes and not self.metric_phase:
             raise JazzdError(
                 "chord changes are part of the phase input: --chord-changes needs --metric-phase"
@@ -76,7 +78,10 @@ class TrainSettings:
 
     @property
     def conditioning(self) -> Conditioning:
-        return Conditioning.of(self.metric_phase, self.chord_changes)
+        try:
+            return Conditioning.of(self.metric_phase, self.chord_changes, self.features)
+        except ValueError as exc:
+            raise JazzdError(str(exc)) from exc
 
 
 PRESETS = {
@@ -149,7 +154,7 @@ def build_dataset(solos: list[Solo], settings: TrainSettings) -> Dataset:
     def phases(solo: Solo) -> np.ndarray:
         line = tokens[solo.name]
         hot = settings.conditioning.indexes(line, solo.notes[0].onset, solo.bar_position, solo.chord_at)
-        return np.asarray(hot, dtype=np.int32)
+        return np.asarray(hot, dtype=np.int32).reshape(len(line), len(settings.conditioning.features))
 
     return Dataset(
         vocab,
@@ -164,7 +169,7 @@ def build_dataset(solos: list[Solo], settings: TrainSettings) -> Dataset:
 
 
 def model_inputs(inputs: np.ndarray, phases: np.ndarray | None, settings: TrainSettings):
-    return [inputs, phases] if settings.metric_phase else inputs
+    return [inputs, phases] if settings.conditioning.features else inputs
 
 
 def training_windows(data: Dataset, settings: TrainSettings):
@@ -188,17 +193,22 @@ def build_model(keras, vocab_size: int, settings: TrainSettings, steps_per_epoch
         name="one_hot",
     )(ids)
     inputs = [ids]
-    if settings.metric_phase:
-        phase = keras.Input((None,), dtype="int32", name="phase")
-        size = settings.conditioning.size
-        phase_hot = keras.layers.Lambda(lambda t: keras.ops.one_hot(t, size), name="phase_hot")(phase)
-        features = keras.layers.Concatenate(name="features")([features, phase_hot])
+    sizes = [f.size for f in settings.conditioning.features]
+    if sizes:  # one int column per feature, each one-hot beside the token, in the sidecar's order
+        phase = keras.Input((None, len(sizes)), dtype="int32", name="phase")
+        hots = keras.layers.Lambda(
+            lambda t: keras.ops.concatenate(
+                [keras.ops.one_hot(t[..., i], n) for i, n in enumerate(sizes)], -1
+            ),
+            name="phase_hot",
+        )(phase)
+        features = keras.layers.Concatenate(name="features")([features, hots])
         inputs.append(phase)
     hidden = keras.layers.LSTM(settings.n_a, return_sequences=True, name="lstm")(features)
     if settings.dropout > 0:
         hidden = keras.layers.Dropout(settings.dropout, name="dropout")(hidden)
     probs = keras.layers.Dense(vocab_size, activation="softmax", name="dense")(hidden)
-    model = keras.Model(inputs if settings.metric_phase else ids, probs)
+    model = keras.Model(inputs if sizes else ids, probs)
 
     def summed_crossentropy(y_true, y_pred):
         return keras.ops.sum(keras.losses.sparse_categorical_crossentropy(y_true, y_pred), axis=-1)

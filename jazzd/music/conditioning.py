@@ -52,13 +52,18 @@ class Conditioning:
     features: tuple[Feature, ...] = ()
 
     @classmethod
-    def of(cls, bar_position: bool = False, chord_changes: bool = False) -> Conditioning:
-        """What training's flags ask for: the bar position, and on top of it the chord changes."""
+    def of(
+        cls, bar_position: bool = False, chord_changes: bool = False, extra: Sequence[str] = ()
+    ) -> Conditioning:
+        """What training's flags ask for: the bar position (the `phase` input), on top of it the
+        chord changes, and any further features by what they read (each its own input)."""
         if chord_changes and not bar_position:
             raise ValueError("chord changes are read beside the bar position, never alone")
-        if not bar_position:
-            return cls()
-        return cls((Feature(PHASE, "bar_position_and_new_chord" if chord_changes else "bar_position"),))
+        unknown = [name for name in extra if name not in READS]
+        if unknown:
+            raise ValueError(f"no feature reads {unknown[0]!r} (features: {', '.join(READS)})")
+        phase = Feature(PHASE, "bar_position_and_new_chord" if chord_changes else "bar_position")
+        return cls(((phase,) if bar_position else ()) + tuple(Feature(name, name) for name in extra))
 
     @property
     def size(self) -> int:
@@ -96,14 +101,10 @@ class Conditioning:
         start: int,
         bar_position: Callable[[int], int],
         chord_at: Callable[[int], Chord],
-    ) -> list[int]:
-        """The hot index of each token of a line starting at tick `start` (training reads one
-        feature; without one, zeros the model does not read)."""
-        if not self.features:
-            return [0] * len(tokens)
-        (feature,) = self.features
+    ) -> list[tuple[int, ...]]:
+        """The hot indexes of each token of a line starting at tick `start`, one per feature."""
         return [
-            feature.index(p, n)
+            tuple(feature.index(p, n) for feature in self.features)
             for p, n in zip(
                 onset_phases(tokens, start, bar_position),
                 new_chord_flags(tokens, start, chord_at),
