@@ -237,3 +237,16 @@ def test_the_first_tick_after_start_is_the_first_beat_with_no_pre_roll():
         follower.on_message("clock", 1.0 + i * period)
     assert follower.tempo == pytest.approx(100) and follower.time_of(1.0) == pytest.approx(1.0 + 24 * period)
     assert events == ["start", "running"]
+
+
+@pytest.mark.parametrize("lost", [4, 5, 7])
+def test_a_tick_lost_before_the_fit_settles_is_counted(lost):
+    """Early in a session ticks are only counted; a tick lost there (once three intervals
+    agree) is told by its interval, or the line would stay a tick behind for the whole tune."""
+    follower = MidiClockFollower(now=lambda: 0.0)
+    follower.on_message("start", 0.0)
+    period = 60 / 150 / 24
+    for i in range(24 * 4):
+        if i != lost:
+            follower.on_message("clock", i * period)
+    assert follower.position == pytest.approx((24 * 4 - 1) / 24) and follower.dropped == 1

@@ -25,6 +25,7 @@ RESYNC_FRACTION = 0.35  # ticks drifting this far (in periods) off the fit ...
 JUMP_TICKS = 3  # ... and further each time for this many ticks: a new tempo, a new fit
 BURST_FRACTION = 0.25  # ticks closer together than this (in periods) came in a burst
 SETTLED_TICKS = 6  # ticks in the fit before ticks are placed by their time, not only counted
+EARLY_LOSS = 1.6  # ... until then an interval this many times the ones before is ticks lost
 CHANGE_TICKS = 4  # this many steady intervals off the fit are a new tempo ...
 CHANGE_SPREAD = 0.2  # ... steady: each within this fraction of their mean ...
 CHANGE_FRACTION = 0.25  # ... off: their mean this far (as a fraction) from the fitted period
@@ -231,7 +232,7 @@ class MidiClockFollower(Clock):
         missing ticks counted, they were lost; if it comes in a burst, the first was only late."""
         expected = self._position + 1
         if self._fit is None or len(self._ticks) < SETTLED_TICKS:
-            return expected
+            return expected + self._lost_early(interval)
         period, origin = self._fit
         if self._tempo_changed(period):
             # the last ticks were at a new tempo: count them one by one from before the change
@@ -256,6 +257,19 @@ class MidiClockFollower(Clock):
         elif burst and self._deficit:
             self._deficit -= 1
         return expected
+
+    def _lost_early(self, interval: float | None) -> int:
+        """Before the fit has settled, ticks are counted — but an interval of twice the ones
+        before it or more (three of them, agreeing) is ticks lost, not a slower master."""
+        earlier = list(self._intervals)[:-1]
+        if interval is None or len(earlier) < 3:
+            return 0
+        typical = sorted(earlier)[len(earlier) // 2]
+        if max(earlier) - min(earlier) > CHANGE_SPREAD * typical or interval < EARLY_LOSS * typical:
+            return 0
+        lost = round(interval / typical) - 1
+        self.dropped += lost
+        return lost
 
     def _restart_fit(self) -> None:
         """Start the fit again from the last tick (its period kept until two ticks give a new one)."""
