@@ -15,7 +15,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     from jazzd.live.daemon import play
 
     overrides = {spec.field: getattr(args, spec.field) for spec in KEYS.values() if spec.field in PLAY_FLAGS}
-    overrides |= {name: True if value else None for name, value in overrides.items() if value is False}
+    overrides |= {name: None for name, value in overrides.items() if value is False}  # a switch not given
     overrides["midi_log"] = args.midi_log
     return play(lambda: build_options(args.config, overrides))
 

@@ -88,7 +88,7 @@ class Scheduler:
         self._flush_requested = threading.Event()
         self._flush_before = 0  # a requested flush drops what was queued before it was asked for
         self._flushed = threading.Event()
-        self._held: tuple[float, list[Event]] | None = None  # a line's first notes, before its session
+        self._held: tuple[float, list[tuple]] | None = None  # a line's first notes, before its session
         self._released_from: float | None = None  # the beat whose held notes were released
         self.clock_out = ClockOut()  # MIDI clock out's ticks, sent from this loop
         self.lead = 0.0  # seconds ahead of its deadline a message is handed over (a timestamped output)

@@ -50,7 +50,7 @@ TOKEN = re.compile(
     re.S,
 )
 # iReal quality spellings that jazzd's chord reader spells otherwise (the first that matches).
-QUALITIES = [("-^", "-maj"), ("^", "maj"), ("h7", "m7b5"), ("h9", "m9b5"), ("h", "m7b5"), ("7susadd3", "7")]
+QUALITIES = [("h7", "m7b5"), ("h9", "m9b5"), ("h", "m7b5"), ("7susadd3", "7")]
 TIME_NAMES = {"12": "12/8"}  # iReal writes 12/8 as T12
 
 
@@ -261,7 +261,7 @@ def _jazzd_symbol(root: str, quality: str, bass: str | None) -> str:
         if quality.startswith(ireal):
             quality = jazzd + quality[len(ireal) :]
             break
-    quality = quality.replace("^", "maj")  # o^7, -^7 written after the first mark
+    quality = quality.replace("^", "maj")  # ^7, -^7, o^7
     if quality == "maj":
         quality = ""  # iReal's "^" alone is the major triad
     return root + quality + (bass or "")

@@ -60,6 +60,7 @@ def play_form(bars: list[WrittenBar], where: str) -> Form:
     coda_start = codas[-1] if codas and (len(codas) > 1 or (jump is not None and codas[0] > jump)) else None
     to_coda = codas[0] if codas and codas[0] != coda_start else None
     body_end = coda_start if coda_start is not None else len(bars)
+    coda = [b for b in bars[coda_start:] if b.chords] if coda_start is not None else []
     if jump is not None and jump < body_end:
         played = _play(bars, start, jump + 1, where)
         how, to = bars[sign].jump, bars[sign].jump_to
@@ -74,13 +75,11 @@ def play_form(bars: list[WrittenBar], where: str) -> Form:
             until = min(until, jump + 1)
         played += _play(bars, back, until, where, last_time=True, ending=ending)
         chorus = [bars[i] for i in played]
-        coda = [b for b in bars[coda_start:] if b.chords] if coda_start is not None else []
         if to == "coda" and coda:  # the coda is part of the form
             return Form(intro, chorus + coda, [], None)
         return Form(intro, chorus, coda, None)
     played = _play(bars, start, body_end, where)
     chorus = [bars[i] for i in played]
-    coda = [b for b in bars[coda_start:] if b.chords] if coda_start is not None else []
     after = None
     if coda and to_coda is not None and to_coda in played:
         after = len(played) - played[::-1].index(to_coda)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import mido
 
 NOTE_OFF, NOTE_ON, CONTROL_CHANGE = 0x80, 0x90, 0xB0
-SONG_POSITION, CLOCK, START, CONTINUE, STOP = 0xF2, 0xF8, 0xFA, 0xFB, 0xFC
+CLOCK, START, STOP = 0xF8, 0xFA, 0xFC
 ALL_SOUND_OFF, ALL_NOTES_OFF = 120, 123  # controller numbers
 CLOCKS_PER_BEAT = 24  # MIDI clock ticks a quarter note
 SONG_POSITIONS = 16384  # Song Position Pointer: 14 bits of 16ths

@@ -39,7 +39,7 @@ class ChordTimeline:
             return tick % BAR_TICKS
         folded = int(self._folded(tick))
         start = self.bar_starts[max(0, bisect.bisect_right(self.bar_starts, folded) - 1)]
-        return (folded - start) % BAR_TICKS if folded >= start else folded % BAR_TICKS
+        return (folded - start) % BAR_TICKS
 
     @classmethod
     def looped(cls, progression: str | list[list[Chord]], intro: list[list[Chord]] = ()) -> ChordTimeline:
