@@ -9,6 +9,14 @@ synth() {  # synth NAME: the receiver as a transient unit writing /host/NAME.rec
     sleep 0.5
 }
 synth_off() { systemctl stop "synth-$1"; sleep 0.3; }
+heard() {  # heard BOOT: the synth plugged, jazzd heard for 6 s, stopped; its journal kept
+    synth "$1"
+    sleep 6
+    show > "/host/$1-playing.txt"
+    systemctl stop jazzd
+    synth_off "$1"
+    journalctl -b -u jazzd -o cat > "/host/$1-journal.txt"
+}
 
 case "${ALSAVM_BOOT:-1}" in
 1)
@@ -46,24 +54,14 @@ case "${ALSAVM_BOOT:-1}" in
     sleep 8
     show > /host/boot2-waiting.txt
     mono > /host/boot2-plugged.at
-    synth boot2
-    sleep 6
-    show > /host/boot2-playing.txt
-    systemctl stop jazzd
-    synth_off boot2
-    journalctl -b -u jazzd -o cat > /host/boot2-journal.txt
+    heard boot2
     touch /host/.nomodules.3  # the next boot: the runner loads no sound module
     exit 194
     ;;
 3)
     lsmod | grep -E '^snd_seq ' > /host/boot3-lsmod.txt
     sleep 8
-    synth boot3
-    sleep 6
-    show > /host/boot3-playing.txt
-    systemctl stop jazzd
-    synth_off boot3
-    journalctl -b -u jazzd -o cat > /host/boot3-journal.txt
+    heard boot3
     echo done > /host/service.done
     ;;
 esac
