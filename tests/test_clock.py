@@ -250,3 +250,26 @@ def test_a_tick_lost_before_the_fit_settles_is_counted(lost):
         if i != lost:
             follower.on_message("clock", i * period)
     assert follower.position == pytest.approx((24 * 4 - 1) / 24) and follower.dropped == 1
+
+
+def test_a_tempo_change_at_a_later_bar_line_keeps_the_notes_before_it():
+    """Tap tempo applies at the next bar line: beats before it keep their times."""
+    clock = ManualClock(120.0)
+    clock.advance(1.0)  # beat 2
+    clock.set_tempo(60.0, at_beat=4.0)
+    assert clock.time_of(3.0) == pytest.approx(1.5) and clock.time_of(4.0) == pytest.approx(2.0)
+    assert clock.time_of(5.0) == pytest.approx(3.0)  # a second a beat from the bar line
+    assert clock.beat_at(2.5) == pytest.approx(4.5) and clock.tempo == 120.0
+    assert clock.tempo_at(4.0) == 60.0
+    clock.set_tempo(90.0, at_beat=8.0)  # a second change: the first stands until it
+    assert clock.time_of(8.0) == pytest.approx(6.0) and clock.time_of(9.0) == pytest.approx(6 + 2 / 3)
+
+
+def test_a_rebase_renumbers_the_beats_at_the_same_times():
+    """The next tune's beat 0 at the old beat 8, its session begun at its count-in (-4)."""
+    clock = ManualClock(120.0)
+    clock.set_tempo(60.0, at_beat=4.0)
+    before = [clock.time_of(b) for b in (2.0, 6.0)]
+    clock.rebase(8.0, -4.0)
+    assert [clock.time_of(b) for b in (-6.0, -2.0)] == before
+    assert clock.start_beat == -4.0 and clock.beat_at(before[1]) == pytest.approx(-2.0)

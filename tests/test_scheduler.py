@@ -183,3 +183,35 @@ def test_a_flush_keeps_the_clock_going_and_a_stopping_thread_sends_stop(timed):
     stop.set()
     scheduler.run(stop)  # the way out of the timing thread: silence, and Stop for the follower
     assert [m.type for _, m in port.sent][-2:] == ["control_change", "stop"] and not scheduler.ticking
+
+
+def test_ending_a_tune_drops_what_is_past_its_bar_line_and_renumbers_the_rest(timed):
+    """A tune called: the old line ends on the bar line (held notes end there, nothing begins
+    past it), and what remains is renumbered into the next tune's beats at the same times."""
+    clock, port, scheduler = timed
+    heard = []
+    scheduler.note(1.0, 5.0, 0, 90, fixed(60))  # sounding over the bar line
+    scheduler.note(3.0, 2.0, 0, 90, lambda beat: heard.append(beat) or 62)  # begins before, ends after
+    scheduler.note(4.5, 0.5, 0, 90, fixed(64))  # past the bar line: never sounds
+    run_until(clock, 1.5, scheduler.process)
+    scheduler.end_tune(4.0, 8.0, -4.0)  # the next tune's count-in from the old beat 4
+    scheduler.note(0.0, 0.5, 0, 90, fixed(67))  # the next tune's downbeat
+    run_until(clock, 5.0, scheduler.process)
+    assert port.notes() == [(0.5, 2.0, 60, 90), (1.5, 2.0, 62, 90), (4.0, 4.25, 67, 90)]
+    assert heard == [3.0]  # its pitch chosen over the old tune's beat
+    assert clock.start_beat == -4.0
+
+
+def test_the_clock_out_starts_the_next_tune_with_stop_top_and_start_unbroken(timed):
+    clock, port, scheduler = timed
+    scheduler.start_clock_out(0.0)
+    scheduler.stop_clock_out(48.0)  # the old tune's end: replaced by the next tune's
+    run_until(clock, 0.9, scheduler.process)
+    scheduler.end_tune(4.0, 4.0, 0.0)
+    scheduler.restart_clock_out(0.0)
+    run_until(clock, 2.5, scheduler.process)
+    assert [m.type for t, m in port.sent if t == 2.0] == ["stop", "songpos", "start", "clock"]
+    assert [m.type for t, m in port.sent if t != 2.0 and m.type != "clock"] == ["songpos", "start"]
+    ticks = [t for t, m in port.sent if m.type == "clock"]
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert len(ticks) == 2.5 * 48 + 1 and max(gaps) - min(gaps) < 0.0011  # none lost or doubled

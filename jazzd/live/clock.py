@@ -67,33 +67,53 @@ class Clock:
 
 
 class InternalClock(Clock):
-    """A steady tempo from a start time; `set_tempo` keeps the beat position continuous."""
+    """A steady tempo from a start time. A tempo change keeps the beat position continuous; it
+    may take effect at a beat still to come (a bar line), so the notes before it keep their
+    times. The line is one or two straight segments, each (time, beat, bpm), replaced whole so
+    readers never see half an update."""
 
     def __init__(self, bpm: float, now: Callable[[], float] = time.perf_counter, start_beat: float = 0.0):
         self.now = now
-        self._anchor = (now(), start_beat, bpm)  # replaced whole, so readers never see half an update
+        self._line: tuple[tuple[float, float, float], ...] = ((now(), start_beat, bpm),)
         self._start_beat = start_beat
         self._running = True
 
     def beat_at(self, t: float) -> float:
-        anchor_time, anchor_beat, bpm = self._anchor
+        anchor_time, anchor_beat, bpm = self._segment(0, t)
         return anchor_beat + (t - anchor_time) * bpm / 60.0
 
     def time_of(self, beat: float) -> float:
-        anchor_time, anchor_beat, bpm = self._anchor
+        anchor_time, anchor_beat, bpm = self._segment(1, beat)
         return anchor_time + (beat - anchor_beat) * 60.0 / bpm
 
     @property
     def tempo(self) -> float:
-        return self._anchor[2]
+        """The tempo now (a change at a later bar line is `tempo_at` that bar)."""
+        return self.tempo_at(self.beat_at(self.now()))
+
+    def tempo_at(self, beat: float) -> float:
+        return self._segment(1, beat)[2]
+
+    def _segment(self, field: int, value: float) -> tuple[float, float, float]:
+        """The segment holding `value`, a time (field 0) or a beat (field 1)."""
+        line = self._line
+        return line[-1] if len(line) > 1 and value >= line[-1][field] else line[0]
 
     @property
     def running(self) -> bool:
         return self._running
 
-    def set_tempo(self, bpm: float) -> None:
-        t = self.now()
-        self._anchor = (t, self.beat_at(t), bpm)
+    def set_tempo(self, bpm: float, at_beat: float | None = None) -> None:
+        """`bpm` from `at_beat` on (default: now); what comes before it keeps its times."""
+        if at_beat is None:
+            at_beat = self.beat_at(self.now())
+        self._line = (self._segment(1, at_beat), (self.time_of(at_beat), at_beat, bpm))
+
+    def rebase(self, shift: float, start_beat: float) -> None:
+        """Beat b becomes b - `shift` at the same time (a new tune's beat 0 falls at old beat
+        `shift`); its session begins at `start_beat` (its count-in)."""
+        self._line = tuple((t, b - shift, bpm) for t, b, bpm in self._line)
+        self._start_beat = start_beat
 
     @property
     def start_beat(self) -> float:
@@ -101,7 +121,7 @@ class InternalClock(Clock):
 
     def start(self, beat: float = 0.0, at: float | None = None) -> None:
         """A session from `beat`, which falls at time `at` (default: now)."""
-        self._anchor = (self.now() if at is None else at, beat, self._anchor[2])
+        self._line = ((self.now() if at is None else at, beat, self._line[-1][2]),)
         self._start_beat = beat
         self._running = True
 

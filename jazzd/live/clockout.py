@@ -27,6 +27,12 @@ class ClockOut:
     def stop_at(self, beat: float) -> None:
         self._until = beat
 
+    def renumber(self, shift: float) -> None:
+        """Beats renumbered (a new tune's): the same ticks, and no Stop set yet."""
+        if self._ticks is not None:
+            self._ticks = (self._ticks[0] - shift, self._ticks[1])
+        self._until = math.inf
+
     @property
     def ticking(self) -> bool:
         return self._ticks is not None

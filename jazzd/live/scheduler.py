@@ -47,6 +47,7 @@ class Event:
     realize: Callable[[float], int | None] | None = field(compare=False, default=None)
     generation: int = field(compare=False, default=0)  # for "off": which note-on it ends
     message: mido.Message | None = field(compare=False, default=None)
+    shift: float = field(compare=False, default=0.0)  # beats renumbered since queued (a new tune)
 
 
 @dataclass
@@ -154,6 +155,38 @@ class Scheduler:
         with self._lock:
             self.clock_out.stop_at(beat)
 
+    def end_tune(self, end: float, shift: float, start: float) -> None:
+        """The tune ends at the bar line `end` and the next is counted in from there: what would
+        begin at or after it is dropped, notes held past it end on it, and what is left — with
+        the clock and the clock out — is renumbered into the next tune's beats (b - `shift`),
+        whose session begins at `start`. One step under the lock, so the timing thread never
+        sees half of it; `end` must lie beyond what was handed over ahead."""
+        with self._lock:
+            kept = []
+            for event in self._heap:
+                if event.kind == "off":
+                    event.beat = min(event.beat, end)
+                elif event.beat >= end:
+                    continue
+                elif event.kind == "on":
+                    event.duration = min(event.duration, end - event.beat)
+                event.beat -= shift
+                event.shift += shift
+                kept.append(event)
+            heapq.heapify(kept)
+            self._heap = kept
+            self.clock.rebase(shift, start)
+            self.clock_out.renumber(shift)
+
+    def restart_clock_out(self, beat: float) -> None:
+        """The clock out starts a new tune at `beat`: if it is ticking, Stop, the top and Start
+        there, the ticks going on unbroken; else as at the start."""
+        if not self.clock_out.ticking:
+            self.start_clock_out(beat)
+            return
+        for message in (mido.Message("stop"), mido.Message("songpos", pos=0), mido.Message("start")):
+            self.message(beat, message)
+
     @property
     def ticking(self) -> bool:
         return self.clock_out.ticking
@@ -245,7 +278,7 @@ class Scheduler:
         if event.kind == "message":
             self._send(event.message, deadline)
             return
-        pitch = event.realize(event.beat) if event.realize else event.note
+        pitch = event.realize(event.beat + event.shift) if event.realize else event.note
         if pitch is None or not 0 <= pitch <= 127:  # out of MIDI's range: never sent, never stuck
             return
         key = (event.channel, pitch)

@@ -41,6 +41,27 @@ class ChordTimeline:
         start = self.bar_starts[max(0, bisect.bisect_right(self.bar_starts, folded) - 1)]
         return (folded - start) % BAR_TICKS
 
+    def bar_index(self, tick: int) -> int:
+        """Which bar `tick` falls in, counted from 0 in the written bars (a loop folded back)."""
+        folded = int(self._folded(tick))
+        if self.bar_starts is None:
+            return folded // BAR_TICKS
+        return max(0, bisect.bisect_right(self.bar_starts, folded) - 1)
+
+    def next_bar_line(self, tick: int) -> int:
+        """The first bar line at or after `tick` (before the tune and past its last bar: 4/4)."""
+        if self.bar_starts is None or tick < 0:
+            return -(-tick // BAR_TICKS) * BAR_TICKS
+        folded = int(self._folded(tick))
+        base = tick - folded
+        i = bisect.bisect_left(self.bar_starts, folded)
+        if i < len(self.bar_starts):
+            return base + self.bar_starts[i]
+        if self.length:
+            return base + self.loop_start + self.length
+        last = self.bar_starts[-1]
+        return base + last + -(-(folded - last) // BAR_TICKS) * BAR_TICKS
+
     @classmethod
     def looped(cls, progression: str | list[list[Chord]], intro: list[list[Chord]] = ()) -> ChordTimeline:
         """A written progression, repeating (after the `intro` bars, played once): each bar
