@@ -8,13 +8,14 @@ the key and what is allowed, and exit code 78 (EX_CONFIG), which systemd is told
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from jazzd.errors import ChordError, JazzdError, ModelError
-from jazzd.live.listen import Controls
+from jazzd.live.listen import Controls, control_problem
 from jazzd.live.outputs import BACKENDS, DEFAULT_BACKEND
+from jazzd.live.stage import Entry, read_setlist
 from jazzd.music.charts import Chart, ChartError
 from jazzd.music.chords import DEFAULT_PROGRESSION, parse_progression
 from jazzd.music.grammar import DEFAULT_REGISTER
@@ -66,7 +67,13 @@ class PlayOptions:
     count_in_channel: int = 10  # 1-16; 0: a silent count-in (the clock out counts)
     count_in_note: int = 37
     clock_out: bool = False
+    setlist: list[Entry] = field(default_factory=list)  # [setlist] tunes, their charts read
+    web: bool = False  # the phone page ([web])
+    web_address: str = "127.0.0.1"
+    web_port: int = 8080
+    web_token_file: str = "/etc/jazzd/web-token"
     chart: Chart | None = None  # the tune (or the progression) read: set by build_options
+    fixed_bpm: float | None = None  # a tempo the config or command line set (else each tune's)
 
 
 class ConfigError(JazzdError, ValueError):
@@ -245,10 +252,22 @@ KEYS: dict[str, Key] = {
     "keyboard.answer_after": Key("answer_after", (int, float), "beats of silence, 0.5-16", _between(0.5, 16)),
     **{
         f"controls.{name}": Key(
-            f"controls.{name}", int, "a CC number 0-127, or -1 for none", _between(-1, 127)
+            f"controls.{name}",
+            (int, str),
+            'a CC number 0-127, "note N" (a pad sending note N), or -1 for none',
+            lambda v: control_problem(v) is None,
         )
-        for name in ("temperature", "density", "register", "start_stop", "panic")
+        for name in Controls.__dataclass_fields__
     },
+    "setlist.tunes": Key(
+        "setlist",
+        list,
+        "a list of tunes: names, chart files, or tables {tune, bpm, choruses, mode}",
+    ),
+    "web.enabled": Key("web", bool, "true or false"),
+    "web.address": Key("web_address", str, 'an address to listen on ("127.0.0.1": this machine only)'),
+    "web.port": Key("web_port", int, "a TCP port 1-65535", _between(1, 65535)),
+    "web.token_file": Key("web_token_file", str, "a file holding the page's token"),
 }
 
 
@@ -330,8 +349,10 @@ def build_options(config_path: str | None, overrides: dict[str, Any]) -> PlayOpt
     if "register" in values:
         values["register"] = tuple(values["register"])
     options = PlayOptions(**values)
+    options.fixed_bpm = values.get("bpm")
     defaults = vars(Controls())
     options.controls = Controls(**{k: None if v == -1 else v for k, v in {**defaults, **controls}.items()})
+    _read_setlist(options, config_path)
     if not options.port:
         raise ConfigError("name the synth's output port: jazzd --port NAME, or [midi] port in the config")
     if options.clock == "midi" and not options.input:
@@ -339,9 +360,31 @@ def build_options(config_path: str | None, overrides: dict[str, Any]) -> PlayOpt
     if options.clock == "midi" and (options.count_in or options.clock_out):
         raise ConfigError("a count-in and clock out need jazzd's own clock, not --clock midi")
     _read_tune(options, config_path if "tune" not in overrides and "charts" not in overrides else None)
+    if options.tune is None and options.setlist and "chords" not in overrides:
+        return tune_options(options, options.setlist[0])  # the setlist's first tune opens
     if "bpm" not in values and options.chart.bpm:
         options.bpm = options.chart.bpm  # the tune's tempo, unless one is set
     return options
+
+
+def tune_options(options: PlayOptions, entry: Entry) -> PlayOptions:
+    """The settings to play a setlist entry with: its tempo (else a tempo set, else the tune's),
+    choruses and mode where it gives them."""
+    return replace(
+        options,
+        tune=entry.name,
+        chart=entry.chart,
+        bpm=entry.bpm or options.fixed_bpm or entry.chart.bpm or PlayOptions.bpm,
+        choruses=options.choruses if entry.choruses is None else entry.choruses,
+        mode=entry.mode or options.mode,
+    )
+
+
+def _read_setlist(options: PlayOptions, config_path: str | None) -> None:
+    try:
+        options.setlist = read_setlist(options.setlist, options.charts)
+    except ChartError as exc:
+        raise ConfigError(f"{config_path}: [setlist] {exc}") from exc
 
 
 def _read_tune(options: PlayOptions, config_path: str | None) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -93,17 +94,36 @@ class Phrase:
 
 @dataclass
 class Controls:
-    """CC numbers for each action (0-127; None: unused)."""
+    """For each action, the CC number (0-127) or "note N" (a pad sending note N) that moves it;
+    None: unused. Program Changes call setlist entries (`call`) without being configured."""
 
-    temperature: int | None = 71
-    density: int | None = 72
-    register: int | None = 73
-    start_stop: int | None = 74
-    panic: int | None = 75
+    temperature: int | str | None = 71
+    density: int | str | None = 72
+    register: int | str | None = 73
+    start_stop: int | str | None = 74
+    panic: int | str | None = 75
+    next: int | str | None = None  # the setlist's next tune
+    previous: int | str | None = None
+    tap: int | str | None = None  # tap tempo
+
+
+MOMENTARY = {"panic", "next", "previous", "tap", "call"}  # acts, not settings: a reload replays none
+
+
+def control_problem(value: int | str) -> str | None:
+    """What is wrong with a control's setting (-1, a CC number, or "note N"), or None."""
+    if isinstance(value, bool):
+        return "not a number"
+    if isinstance(value, int):
+        return None if -1 <= value <= 127 else "out of range"
+    parts = value.split()
+    if len(parts) == 2 and parts[0] == "note" and parts[1].isdigit() and int(parts[1]) <= 127:
+        return None
+    return 'not "note N"'
 
 
 class Keyboard:
-    """Routes incoming messages: chords, phrase notes, controls."""
+    """Routes incoming messages: chords, phrase notes, controls (CCs and pads), Program Changes."""
 
     def __init__(
         self,
@@ -117,15 +137,22 @@ class Keyboard:
         self.split = split
         self.phrase = Phrase()
         self.lock = threading.Lock()
-        self.by_number = {n: name for name, n in vars(controls).items() if n is not None}
+        self.by_number = {n: name for name, n in vars(controls).items() if isinstance(n, int)}
+        self.by_note = {int(n.split()[1]): name for name, n in vars(controls).items() if isinstance(n, str)}
         self.actions = actions
         self.beat_now = beat_now
+        self.arrival = 0.0  # when the message being handled arrived (a tap's time)
         self.ignored = 0
-        self.knobs: dict[str, int] = {}  # each action's last value, kept across a reload
+        self.knobs: dict[str, int] = {}  # each setting's last value, kept across a reload
 
-    def handle(self, message: mido.Message) -> None:
+    def handle(self, message: mido.Message, t: float | None = None) -> None:
+        """One incoming message, which arrived at `t` (perf_counter seconds; default now)."""
+        self.arrival = time.perf_counter() if t is None else t
         kind = message.type
-        if kind == "note_on" and message.velocity > 0:
+        if kind in ("note_on", "note_off") and message.note in self.by_note:
+            if kind == "note_on" and message.velocity > 0:  # a pad: pressed is on, released nothing
+                self.turn(self.by_note[message.note], 127)
+        elif kind == "note_on" and message.velocity > 0:
             beat = self.beat_now()
             if message.note < self.split:
                 self.chords.key_down(message.note, beat)
@@ -142,12 +169,15 @@ class Keyboard:
                     self.phrase.end(message.note, beat)
         elif kind == "control_change" and message.control in self.by_number:
             self.turn(self.by_number[message.control], message.value)
+        elif kind == "program_change":
+            self.turn("call", message.program)
         else:
             self.ignored += 1
 
     def turn(self, action: str, value: int) -> None:
         """A knob or switch moved to `value` (0-127)."""
-        self.knobs[action] = value
+        if action not in MOMENTARY:
+            self.knobs[action] = value
         self.actions[action](value)
 
     def release_all(self) -> None:

@@ -16,6 +16,7 @@ from jazzd.live.config import PlayOptions
 from jazzd.live.listen import ChordTracker, Keyboard
 from jazzd.live.perform import Performer
 from jazzd.live.scheduler import Scheduler
+from jazzd.live.stage import Stage
 from jazzd.live.turns import STRATEGIES
 from jazzd.music.charts import Chart
 from jazzd.solo.engine import Engine
@@ -34,6 +35,7 @@ class Live:
     chords: ChordTracker
     keyboard: Keyboard
     performer: Performer
+    stage: Stage
 
 
 def temperature(live: Live, value: int) -> None:
@@ -63,12 +65,36 @@ def panic(live: Live, value: int) -> None:
         live.scheduler.request_flush()
 
 
+def call(live: Live, program: int) -> None:
+    """A Program Change: setlist entry `program` + 1 (programs as keyboards count them)."""
+    live.stage.ask("call", program, "keyboard")
+
+
+def next_tune(live: Live, value: int) -> None:
+    if value >= 64:
+        live.stage.ask("step", 1, "keyboard")
+
+
+def previous_tune(live: Live, value: int) -> None:
+    if value >= 64:
+        live.stage.ask("step", -1, "keyboard")
+
+
+def tap(live: Live, value: int) -> None:
+    if value >= 64:
+        live.stage.tap(live.keyboard.arrival, "keyboard")
+
+
 ACTIONS: dict[str, Callable[[Live, int], None]] = {
     "temperature": temperature,
     "density": density,
     "register": register,
     "start_stop": start_stop,
     "panic": panic,
+    "call": call,
+    "next": next_tune,
+    "previous": previous_tune,
+    "tap": tap,
 }
 
 
@@ -77,14 +103,24 @@ def wire(
     clock: Clock,
     send: Callable[[mido.Message, float | None], None],
     record_lateness: bool = False,
+    stage: Stage | None = None,
+    carried: Live | None = None,
 ) -> Live:
     """Every part of a performance over `clock`, sending through `send`; the keyboard feeds the
-    performer's turn-taking only when an input is named in `options`."""
-    engine = Engine(options.model, seed=options.seed, temperature=options.temperature, top_p=options.top_p)
+    performer's turn-taking only when an input is named in `options`. The next tune of a run
+    (`carried`: the one before) goes on with its engine and its scheduler (and the notes still
+    sounding in it); its line starts afresh."""
+    if carried is not None:
+        engine, scheduler = carried.engine, carried.scheduler
+        engine.temperature = options.temperature
+    else:
+        engine = Engine(
+            options.model, seed=options.seed, temperature=options.temperature, top_p=options.top_p
+        )
+        scheduler = Scheduler(
+            clock, send, record_lateness=record_lateness, realtime_priority=options.realtime_priority
+        )
     soloist = Soloist(engine, register=options.register, seed=options.seed, motifs=options.motifs)
-    scheduler = Scheduler(
-        clock, send, record_lateness=record_lateness, realtime_priority=options.realtime_priority
-    )
     chart = options.chart or Chart.of_progression(options.chords)
     choruses = options.choruses or None
     timeline = chart.timeline(choruses)
@@ -104,6 +140,8 @@ def wire(
         seed=options.seed,
         form=form,
     )
-    live = Live(options, engine, soloist, scheduler, chords, keyboard, performer)
+    live = Live(
+        options, engine, soloist, scheduler, chords, keyboard, performer, stage or Stage(options.setlist)
+    )
     keyboard.actions = {name: functools.partial(action, live) for name, action in ACTIONS.items()}
     return live

@@ -38,15 +38,17 @@ def slug(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "chart"
 
 
-def find_chart(spec: str, folder: Path | None = None) -> Chart:
+def find_chart(spec: str, folder: Path | None = None, charts: dict[str, Chart] | None = None) -> Chart:
     """A chart by file path, else by name (file name or title, any case) among the charts
-    folder's and the built-in ones; ChartError listing the names when there is none."""
+    folder's and the built-in ones (or `charts`, read once for many lookups); ChartError listing
+    the names when there is none."""
     path = Path(spec)
     if path.suffix == ".toml" or path.is_file():
         if path.suffix != ".toml":
             raise ChartError(f"{path}: a chart file must be jazzd's TOML (.toml); import iReal links first")
         return read_chart(path)
-    charts = available_charts(folder)[0]
+    if charts is None:
+        charts = available_charts(folder)[0]
     wanted = slug(spec)
     for name, chart in charts.items():
         if wanted in (name, slug(chart.title)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import mido
 
-NOTE_OFF, NOTE_ON, CONTROL_CHANGE = 0x80, 0x90, 0xB0
+NOTE_OFF, NOTE_ON, CONTROL_CHANGE, PROGRAM_CHANGE = 0x80, 0x90, 0xB0, 0xC0
 CLOCK, START, STOP = 0xF8, 0xFA, 0xFC
 ALL_SOUND_OFF, ALL_NOTES_OFF = 120, 123  # controller numbers
 CLOCKS_PER_BEAT = 24  # MIDI clock ticks a quarter note
