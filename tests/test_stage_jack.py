@@ -1,6 +1,7 @@
 """On stage, end to end on JACK: a setlist stepped from the keyboard (Program Change, next and
 previous), tap tempo — jazzd a real process, judged at the rig's synth, message by message."""
 
+import itertools
 import random
 import re
 import statistics
@@ -58,7 +59,7 @@ def test_program_change_calls_a_tune_counted_in_at_the_next_bar_line(rig, tmp_pa
     lines = (second[0][0] - origin) / bar
     assert abs(lines - round(lines)) * bar < 0.002  # on a bar line of the first tune
     assert 0 < second[0][0] - asked <= bar + 0.05  # within one bar of the request
-    gaps = [b[0] - a[0] for a, b in zip(second, second[1:], strict=False)]
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(second)]
     assert statistics.median(gaps) == pytest.approx(60 / 150, abs=0.002)  # the new tune's tempo
     assert second[0][1] > second[1][1]  # its downbeat accented
     assert "tune 2 of the setlist (blue-bossa) called from the keyboard" in "".join(proc.log)
@@ -82,7 +83,7 @@ def test_tap_tempo_takes_the_tempo_of_four_taps_at_the_next_bar_line(rig, tmp_pa
     tapped = first / rig.rate + 1.5  # the fourth tap, in the rig's frames as seconds
     ticks = [e.frame / rig.rate for e in synth.received if e.data == [CLOCK]]
     later = [t for t in ticks if t > tapped + 60 / 200 * 4 + 0.01]  # past the next bar line
-    gaps = [b - a for a, b in zip(later, later[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(later)]
     assert code == 0 and len(gaps) > 48
     assert 60 / (24 * statistics.median(gaps)) == pytest.approx(120, rel=0.01)
     said = re.findall(r"tempo ([0-9.]+) bpm from the keyboard", "".join(proc.log))
