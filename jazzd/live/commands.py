@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from jazzd.live.config import KEYS, SYSTEM_CONFIG
 from jazzd.live.outputs import BACKENDS, DEFAULT_BACKEND
@@ -43,13 +44,25 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     from jazzd.live.doctor import run_checks
 
-    findings = run_checks()
+    findings = run_checks(Path(args.config) if args.config else SYSTEM_CONFIG)
     if args.json:
         print(json.dumps([asdict(f) for f in findings], indent=1))
     else:
         for f in findings:
             print(f"{f.status:5} {f.check}: {f.detail}")
     return 1 if any(f.status == "fail" for f in findings) else 0
+
+
+def cmd_web_token(args: argparse.Namespace) -> int:
+    """Print the page's link with its token; --new makes the token first."""
+    from jazzd.live.config import PlayOptions, read_config
+    from jazzd.live.web import page_link, read_token, write_token
+
+    path = Path(args.config) if args.config else SYSTEM_CONFIG
+    values = {**vars(PlayOptions()), **(read_config(path) if path.is_file() else {})}
+    token = write_token(values["web_token_file"]) if args.new else read_token(values["web_token_file"])
+    print(page_link(values["web_address"], values["web_port"], token))
+    return 0
 
 
 MODEL_FLAGS = ("model", "seed", "temperature", "top_p", "motifs")  # shared with render (options.py)
@@ -96,4 +109,12 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
         "doctor", help="what to check before a gig: architecture, packages, MIDI, real-time, CPU governor"
     )
     doctor.add_argument("--json", action="store_true")
+    doctor.add_argument("--config", metavar="FILE", help=f"the config to check ({SYSTEM_CONFIG})")
     doctor.set_defaults(handler=cmd_doctor)
+
+    token = commands.add_parser(
+        "web-token", help="the phone page's link with its token ([web]); --new makes a new token"
+    )
+    token.add_argument("--new", action="store_true", help="make a new token (the old link stops working)")
+    token.add_argument("--config", metavar="FILE", help=f"the config naming [web] ({SYSTEM_CONFIG})")
+    token.set_defaults(handler=cmd_web_token)

@@ -18,7 +18,7 @@ from pathlib import Path
 from jazzd.errors import JazzdError
 from jazzd.live.outputs import BACKENDS, Backend
 
-PACKAGES = ("numpy", "onnxruntime", "mido", "python-rtmidi", "alsa-midi")
+PACKAGES = ("numpy", "onnxruntime", "mido", "python-rtmidi", "alsa-midi", "aiohttp")
 REALTIME_PRIORITY = 3  # what the timing thread asks for by default (daemon.PlayOptions)
 
 
@@ -127,7 +127,28 @@ def governor(cpus: Path = Path("/sys/devices/system/cpu")) -> Finding:
     return Finding("ok", "CPU governor", "performance")
 
 
-def run_checks() -> list[Finding]:
+def web_page(config: Path) -> Finding:
+    """Is the phone page on, and where: its link, with the token a network address needs."""
+    from jazzd.live.config import PlayOptions, read_config
+    from jazzd.live.web import is_local, page_link, read_token
+
+    try:
+        values = {**vars(PlayOptions()), **(read_config(config) if config.is_file() else {})}
+    except JazzdError as exc:
+        return Finding("fail", "web page", str(exc))
+    if not values["web"]:
+        return Finding("ok", "web page", f"off ([web] enabled = false in {config})")
+    address, port = values["web_address"], values["web_port"]
+    if is_local(address):
+        return Finding("ok", "web page", f"{page_link(address, port, None)} (this machine only)")
+    try:
+        token = read_token(values["web_token_file"])
+    except JazzdError as exc:
+        return Finding("fail", "web page", str(exc))
+    return Finding("ok", "web page", page_link(address, port, token))
+
+
+def run_checks(config: Path) -> list[Finding]:
     library = midi_library()
     systems = [midi_system(b) for b in BACKENDS.values()] if library.status == "ok" else []
-    return [architecture(), python(), packages(), library, *systems, realtime(), governor()]
+    return [architecture(), python(), packages(), library, *systems, realtime(), governor(), web_page(config)]
