@@ -4,6 +4,7 @@ previous), tap tempo — jazzd a real process, judged at the rig's synth, messag
 import itertools
 import random
 import re
+import socket
 import statistics
 import time
 
@@ -115,3 +116,43 @@ def test_a_hundred_random_tune_changes_leave_no_note_sounding(rig, tmp_path):
     said = "".join(proc.log)
     assert said.count("called from the keyboard") + said.count("the setlist has 3 tunes") == 100
     assert said.count(" bpm from the next bar line") == said.count("called from the keyboard")
+
+
+def test_a_thousand_malformed_requests_to_the_page_leave_jazzd_playing_in_time(rig, tmp_path):
+    """The page on every address (token required): a thousand requests without the token, with
+    a wrong one, with garbage or too big — all refused, and the solo goes on in time."""
+    synth = rig.synth("synth")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    token = tmp_path / "web-token"
+    token.write_text("k" * 32)
+    web = f'[web]\nenabled = true\naddress = "0.0.0.0"\nport = {port}\ntoken_file = "{token}"\n'
+    config = stage_config(tmp_path / "j.toml", '[{ tune = "blues-f", bpm = 200 }]', count_in=0, extra=web)
+    proc = start_jazzd("--config", config, tmp=tmp_path)
+    junk = [
+        b"GET /state HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /?token=wrong HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"POST /api/panic HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 15\r\n\r\n{"value": 127}',
+        b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + bytes(range(64)),  # TLS to a plain port
+        b"GET /" + b"a" * 20000 + b" HTTP/1.1\r\n\r\n",
+        b"POST /api/call HTTP/1.1\r\nContent-Length: 99999999\r\n\r\n" + b"x" * 4096,
+    ]
+    answers = []
+    try:
+        proc.wait_for("page on")
+        time.sleep(1.0)
+        for i in range(1000):
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.sendall(junk[i % len(junk)])
+                answers.append(s.recv(64).split(b" ")[1:2])
+        time.sleep(0.5)
+    finally:
+        code, _ = proc.stop()
+    errors = judge(proc, synth)
+    assert code == 0 and len(answers) == 1000
+    assert not any(a == [b"200"] for a in answers)  # nothing got through
+    said = "".join(proc.log)
+    assert "0 notes skipped as too late" in said and "panic" not in said
+    assert statistics.median(errors) < 0.005 and max(errors) < 0.020  # in time (the figures: bench)
