@@ -63,7 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging"
     )
     parser = argparse.ArgumentParser(
-        prog="jazzd", description="Improvise jazz lines over chords.", parents=[common]
+        prog="jazzd",
+        description="Improvise jazz lines over chords.",
+        parents=[common],
+        epilog=live_commands.controls_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     live_commands.add_play_options(parser)
     parser.set_defaults(handler=live_commands.cmd_play)

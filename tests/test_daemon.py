@@ -1,5 +1,6 @@
 """The player's lifecycle without ports: signals, the watchdog, what a reload keeps, the knobs."""
 
+import logging
 import os
 import random
 import signal
@@ -11,9 +12,10 @@ import pytest
 from builders import NotifySocket
 
 from jazzd.live.clock import MidiClockFollower
-from jazzd.live.config import PlayOptions
+from jazzd.live.config import PlayOptions, tune_options
 from jazzd.live.daemon import PING_SECONDS, STALL_SECONDS, Player
 from jazzd.live.service import Signals
+from jazzd.live.stage import read_setlist
 from jazzd.live.wiring import register
 
 
@@ -154,3 +156,55 @@ def test_a_signal_does_not_fail_a_blocking_call_in_a_c_library(signals):
     assert signals.take() == [signal.SIGHUP]
     os.close(read_end)
     os.close(write_end)
+
+
+def setlist_options(**more) -> PlayOptions:
+    setlist = read_setlist(["blues-f", {"tune": "blue-bossa", "bpm": 200, "mode": "trade"}], None)
+    options = PlayOptions(port="nowhere", model="seed-metheny", midi_api="jack", setlist=setlist, **more)
+    return tune_options(options, setlist[0])
+
+
+def test_the_next_tune_goes_on_with_the_clock_engine_scheduler_and_knobs_but_not_the_chord():
+    old = Player(setlist_options(input="keys"))
+    assert old.stage.current == 0
+    for note in (48, 52, 55, 58):
+        old.live.keyboard.handle(mido.Message("note_on", note=note, velocity=80))
+    old.live.keyboard.handle(mido.Message("control_change", control=72, value=0))  # density
+    old.stage.ask("call", 1, "keyboard")
+    old._take_requests()
+    assert old.change_to == 1
+    new = Player(tune_options(old.options, old.stage.setlist[1]), previous=old, next_tune=True)
+    assert new.clock is old.clock and new.live.scheduler is old.live.scheduler
+    assert new.live.engine is old.live.engine and new.stage is old.stage and new.stage.current == 1
+    assert new.live.performer.density == 0 and new.live.chords.held == {48, 52, 55, 58}
+    assert new.live.chords.current is None  # the new tune's chart plays until a chord is played
+    assert (new.options.bpm, new.options.mode) == (200, "trade")
+
+
+def test_a_tune_called_while_a_followed_master_plays_waits_for_its_stop(caplog):
+    caplog.set_level(logging.INFO)
+    player = Player(setlist_options(input="keys", clock="midi"))
+    clock = player.clock
+    began = time.perf_counter() - 0.06
+    clock.on_message("start", began)
+    for i in range(4):
+        clock.on_message("clock", began + i * 0.02)
+    assert clock.running
+    player.stage.ask("step", 1, "page")
+    player.stage.ask("tempo", 150, "page")
+    player._take_requests()
+    assert player.change_to is None and "the MIDI clock followed sets the tempo" in caplog.text
+    clock.on_message("stop", time.perf_counter())
+    player._take_requests()
+    assert player.change_to == 1
+
+
+def test_a_mode_and_the_switches_from_the_page_act_as_the_keyboard_s(caplog):
+    caplog.set_level(logging.INFO)
+    player = Player(setlist_options(input="keys"))
+    for kind, value in (("mode", "answer"), ("start_stop", 0)):
+        player.stage.ask(kind, value, "page")
+    player._take_requests()
+    assert type(player.live.performer.turns).__name__ == "Answer" and player.options.mode == "answer"
+    assert player.live.performer.paused and player.live.keyboard.knobs == {"start_stop": 0}
+    assert "mode answer from the page" in caplog.text

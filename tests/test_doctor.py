@@ -45,3 +45,16 @@ def test_the_running_jack_server_and_its_ports_are_listed(rig, capsys):
         "CPU governor",
     } <= set(findings)
     assert findings["JACK server"]["status"] == "ok" and "doctor-synth" in findings["JACK server"]["detail"]
+
+
+def test_the_web_page_finding_gives_the_link_and_fails_without_a_token(tmp_path):
+    config = tmp_path / "j.toml"
+    assert doctor.web_page(config).detail.startswith("off")
+    config.write_text("[web]\nenabled = true\nport = 8181\n")
+    assert doctor.web_page(config).detail == "http://127.0.0.1:8181/ (this machine only)"
+    token = tmp_path / "token"
+    config.write_text(f'[web]\nenabled = true\naddress = "10.0.0.5"\ntoken_file = "{token}"\n')
+    missing = doctor.web_page(config)
+    assert missing.status == "fail" and "jazzd web-token --new" in missing.detail
+    assert main(["web-token", "--new", "--config", str(config)]) == 0
+    assert doctor.web_page(config).detail == f"http://10.0.0.5:8080/?token={token.read_text().strip()}"

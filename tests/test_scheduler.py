@@ -194,7 +194,7 @@ def test_ending_a_tune_drops_what_is_past_its_bar_line_and_renumbers_the_rest(ti
     scheduler.note(3.0, 2.0, 0, 90, lambda beat: heard.append(beat) or 62)  # begins before, ends after
     scheduler.note(4.5, 0.5, 0, 90, fixed(64))  # past the bar line: never sounds
     run_until(clock, 1.5, scheduler.process)
-    scheduler.end_tune(4.0, 8.0, -4.0)  # the next tune's count-in from the old beat 4
+    assert scheduler.end_tune(4.0, 8.0, -4.0) == 2  # the next tune's count-in from the old beat 4
     scheduler.note(0.0, 0.5, 0, 90, fixed(67))  # the next tune's downbeat
     run_until(clock, 5.0, scheduler.process)
     assert port.notes() == [(0.5, 2.0, 60, 90), (1.5, 2.0, 62, 90), (4.0, 4.25, 67, 90)]

@@ -21,6 +21,7 @@ from jazzd.measure.rig import hanging
 
 UNIT = Path(__file__).resolve().parents[1] / "systemd" / "jazzd.service"
 INSTALLED = "/opt/jazzd/bin/jazzd"
+WEB_DROP_IN = UNIT.parent / "jazzd-web.conf"
 
 
 @pytest.fixture
@@ -42,13 +43,40 @@ def test_unit_verifies_clean(systemd_analyze, tmp_path):
     assert done.returncode == 0 and done.stderr.strip() == "", done.stderr
 
 
-def test_unit_exposure_is_at_most_2(systemd_analyze):
+def exposure(systemd_analyze, unit: Path) -> float:
     done = subprocess.run(
-        [systemd_analyze, "security", "--offline=true", str(UNIT)], capture_output=True, text=True
+        [systemd_analyze, "security", "--offline=true", str(unit)], capture_output=True, text=True
     )
     level = re.search(r"Overall exposure level for jazzd\.service: ([0-9.]+)", done.stdout)
     assert level, done.stdout[-500:] + done.stderr
-    assert float(level.group(1)) <= 2.0
+    return float(level.group(1))
+
+
+def with_page(tmp_path: Path) -> Path:
+    """The unit as systemd runs it with the page's drop-in (jazzd.service.d/web.conf): the
+    drop-in's [Service] lines after the unit's own."""
+    unit = UNIT.read_text()
+    drop_in = WEB_DROP_IN.read_text().split("[Service]", 1)[1]
+    at = unit.index("[Install]")
+    merged = tmp_path / "jazzd.service"
+    merged.write_text(unit[:at] + drop_in + "\n" + unit[at:])
+    return merged
+
+
+def test_unit_exposure_is_at_most_2(systemd_analyze):
+    assert exposure(systemd_analyze, UNIT) <= 2.0
+
+
+def test_with_the_page_on_the_unit_stays_at_most_2_and_reaches_private_networks_only(
+    systemd_analyze, tmp_path
+):
+    merged = with_page(tmp_path)
+    assert exposure(systemd_analyze, merged) <= 2.0
+    text = merged.read_text()
+    assert "PrivateNetwork=no" in text and "IPAddressDeny=any" in text
+    assert "LoadCredential=web-token:/etc/jazzd/web-token" in text
+    done = subprocess.run([systemd_analyze, "verify", str(merged)], capture_output=True, text=True)
+    assert "web.conf" not in done.stderr and "Unknown" not in done.stderr, done.stderr
 
 
 def test_unit_essentials():

@@ -99,6 +99,21 @@ def add_play_options(parser: argparse.ArgumentParser) -> None:
     add_model_options(play, defaults=False)
 
 
+def controls_help() -> str:
+    """What the keyboard can do (the --help epilog), with the shipped numbers."""
+    from jazzd.live.listen import WHAT_CONTROLS_DO, Controls
+
+    lines = ['keyboard controls ([controls] in the config: a CC number, or "note N" for a pad):']
+    for name, value in vars(Controls()).items():
+        given = f"CC {value}" if isinstance(value, int) else "not set"
+        lines.append(f"  {name:<12} {given:<8} {WHAT_CONTROLS_DO[name]}")
+    lines.append(
+        "  Program Change n (counted from 1): the [setlist]'s tune n, counted in at the next bar line"
+    )
+    lines.append("the [web] page (off by default) does the same from a phone: see the README")
+    return "\n".join(lines)
+
+
 def add_commands(commands, common: argparse.ArgumentParser) -> None:
     ports = commands.add_parser("ports", help="list MIDI input and output ports", parents=[common])
     ports.add_argument("--midi-api", choices=list(BACKENDS), default=DEFAULT_BACKEND)

@@ -344,15 +344,24 @@ class Player:
             return
         count = float(self.options.count_in * BEATS_PER_BAR)
         end = before._next_bar_line()
-        self.live.scheduler.end_tune(end, end + count, -count)
+        held_over = self.live.scheduler.end_tune(end, end + count, -count)
         self.clock.set_tempo(self.options.bpm, at_beat=-count)
         self._count_in(-count, next_tune=True)
         log.info(
-            "%s at %g bpm from the next bar line (in %.0f ms)",
+            "%s at %g bpm from the next bar line (in %.0f ms; %d notes held over it end on it)",
             self.options.chart.title,
             self.options.bpm,
             1000 * (self.clock.time_of(-count) - self.now()),
+            held_over,
         )
+
+    def _take_requests(self) -> None:
+        """Act on what the keyboard and the page asked for; a tune called while a followed
+        master plays is taken once it stops."""
+        for request in self.stage.take():
+            self._act(request)
+        if self._called is not None and not self.clock.running:
+            self.change_to = self._called
 
     def _act(self, request: Request) -> None:
         """The main thread acts on a request from the keyboard or the page (logged alike)."""
@@ -404,16 +413,14 @@ class Player:
         if isinstance(self.clock, MidiClockFollower):
             notify(f"STATUS=following MIDI clock on {self.options.input}")
         else:
-            notify(f"STATUS=playing at {self.clock.tempo:g} bpm on {self.output.name}")
+            tune = f": {self.options.chart.title}" if self.options.tune else ""
+            notify(f"STATUS=playing at {self.clock.tempo_at(math.inf):g} bpm on {self.output.name}{tune}")
 
     def _loop(self, signals: Signals) -> None:
         next_watch = self.now() + WATCH_SECONDS
         while not signals.pending() and not self._failed():
             t = self.now()
-            for request in self.stage.take():
-                self._act(request)
-            if self._called is not None and not self.clock.running:
-                self.change_to = self._called
+            self._take_requests()
             if self.change_to is not None:
                 return
             if self._tune_over(t) and not self.stage.setlist:

@@ -107,6 +107,16 @@ class Controls:
     tap: int | str | None = None  # tap tempo
 
 
+WHAT_CONTROLS_DO = {
+    "temperature": "knob: temperature 0.2-2.0",
+    "density": "knob: share of notes played",
+    "register": "knob: the register, low to high",
+    "start_stop": "switch: >= 64 plays, < 64 stops",
+    "panic": "button: ends every note at once",
+    "next": "button: the setlist's next tune, at the next bar line",
+    "previous": "button: the setlist's previous tune",
+    "tap": "pad or button: tap tempo, at the next bar line (jazzd's own clock)",
+}
 MOMENTARY = {"panic", "next", "previous", "tap", "call"}  # acts, not settings: a reload replays none
 
 

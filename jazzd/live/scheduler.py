@@ -155,20 +155,24 @@ class Scheduler:
         with self._lock:
             self.clock_out.stop_at(beat)
 
-    def end_tune(self, end: float, shift: float, start: float) -> None:
+    def end_tune(self, end: float, shift: float, start: float) -> int:
         """The tune ends at the bar line `end` and the next is counted in from there: what would
         begin at or after it is dropped, notes held past it end on it, and what is left — with
         the clock and the clock out — is renumbered into the next tune's beats (b - `shift`),
         whose session begins at `start`. One step under the lock, so the timing thread never
-        sees half of it; `end` must lie beyond what was handed over ahead."""
+        sees half of it; `end` must lie beyond what was handed over ahead. Returns how many
+        notes end on the bar line sooner than they would have."""
+        shortened = 0
         with self._lock:
             kept = []
             for event in self._heap:
                 if event.kind == "off":
+                    shortened += event.beat > end
                     event.beat = min(event.beat, end)
                 elif event.beat >= end:
                     continue
                 elif event.kind == "on":
+                    shortened += event.beat + event.duration > end
                     event.duration = min(event.duration, end - event.beat)
                 event.beat -= shift
                 event.shift += shift
@@ -177,6 +181,7 @@ class Scheduler:
             self._heap = kept
             self.clock.rebase(shift, start)
             self.clock_out.renumber(shift)
+        return shortened
 
     def restart_clock_out(self, beat: float) -> None:
         """The clock out starts a new tune at `beat`: if it is ticking, Stop, the top and Start
