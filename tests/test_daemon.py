@@ -13,7 +13,7 @@ from builders import NotifySocket
 
 from jazzd.live.clock import MidiClockFollower
 from jazzd.live.config import PlayOptions, tune_options
-from jazzd.live.daemon import PING_SECONDS, STALL_SECONDS, Player
+from jazzd.live.daemon import PING_SECONDS, STALL_SECONDS, Player, same_place_in_the_set
 from jazzd.live.service import Signals
 from jazzd.live.stage import read_setlist
 from jazzd.live.wiring import register
@@ -208,3 +208,14 @@ def test_a_mode_and_the_switches_from_the_page_act_as_the_keyboard_s(caplog):
     assert type(player.live.performer.turns).__name__ == "Answer" and player.options.mode == "answer"
     assert player.live.performer.paused and player.live.keyboard.knobs == {"start_stop": 0}
     assert "mode answer from the page" in caplog.text
+
+
+def test_a_reload_in_the_middle_of_the_set_keeps_the_tune_playing():
+    options = setlist_options()
+    stage = Player(options).stage
+    stage.current = 1  # blue-bossa was called
+    kept = same_place_in_the_set(setlist_options(), stage)
+    assert kept.chart.title == "Blue Bossa" and kept.bpm == 200
+    stage.setlist = read_setlist(["minor-blues"], None)  # the tune is gone from the new setlist
+    stage.current = 0
+    assert same_place_in_the_set(setlist_options(), stage).chart.title == "Jazz blues in F"

@@ -551,7 +551,12 @@ def _perform(player: Player, signals: Signals, load_options: Callable[[], PlayOp
             raise
         if code == 0 and player.change_to is not None and not signals.pending():
             entry = player.stage.setlist[player.change_to]
-            player = Player(tune_options(player.options, entry), previous=player, next_tune=True)
+            try:
+                player = Player(tune_options(player.options, entry), previous=player, next_tune=True)
+            except BaseException:
+                player._end_timing()  # its timing thread would keep the process alive
+                player.close_ports()
+                raise
             continue
         stops = [s for s in signals.take() if s in Signals.STOP]
         if player.ended and not stops:
@@ -565,12 +570,22 @@ def _perform(player: Player, signals: Signals, load_options: Callable[[], PlayOp
         notify("RELOADING=1")
         previous = player
         try:
-            player = Player(load_options(), previous=previous)
+            player = Player(same_place_in_the_set(load_options(), previous.stage), previous=previous)
             log.info("configuration reloaded")
         except JazzdError as exc:
             log.error("configuration not reloaded, playing on with the old one: %s", exc)
             player = Player(previous.options, previous=previous)
         previous.close_ports(keep=(player.output, player.input))
+
+
+def same_place_in_the_set(options: PlayOptions, stage: Stage) -> PlayOptions:
+    """After a reload, the setlist's tune that was playing plays on (found by its name in the
+    new setlist), rather than the set starting again from its first tune."""
+    if stage.current is None or not options.setlist or options.chart is not options.setlist[0].chart:
+        return options
+    playing = stage.setlist[stage.current].name
+    entry = next((e for e in options.setlist if e.name == playing), None)
+    return options if entry is None else tune_options(options, entry)
 
 
 def _same_port(old: PlayOptions, new: PlayOptions, which: str) -> bool:
