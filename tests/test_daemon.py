@@ -207,7 +207,9 @@ def test_a_mode_and_the_switches_from_the_page_act_as_the_keyboard_s(caplog):
     player._take_requests()
     assert type(player.live.performer.turns).__name__ == "Answer" and player.options.mode == "answer"
     assert player.live.performer.paused and player.live.keyboard.knobs == {"start_stop": 0}
-    assert "mode answer from the page" in caplog.text
+    assert "mode answer from the page" in caplog.text and "start_stop 0 from the page" in caplog.text
+    player.live.keyboard.handle(mido.Message("control_change", control=74, value=127))
+    assert "start_stop 127 from the keyboard" in caplog.text and not player.live.performer.paused
 
 
 def test_a_reload_in_the_middle_of_the_set_keeps_the_tune_playing():

@@ -131,7 +131,7 @@ class Player:
     def _take_knobs(self, previous: Player) -> None:
         for action, value in previous.live.keyboard.knobs.items():
             if action in self.live.keyboard.actions:
-                self.live.keyboard.turn(action, value)
+                self.live.keyboard.turn(action, value, source=None)
 
     def _take_over(self, previous: Player) -> None:
         internal = isinstance(previous.clock, InternalClock) and isinstance(self.clock, InternalClock)
@@ -398,8 +398,7 @@ class Player:
             self.options = replace(self.options, mode=value)
             log.info("mode %s from the %s", value, source)
         else:  # start_stop, panic: as the keyboard's own switch does
-            log.info("%s %d from the %s", kind, value, source)
-            self.live.keyboard.turn(kind, value)
+            self.live.keyboard.turn(kind, value, source)
 
     def _failed(self) -> str | None:
         """Why the performance cannot go on (a thread died; its traceback is logged), or None."""

@@ -118,6 +118,7 @@ WHAT_CONTROLS_DO = {
     "tap": "pad or button: tap tempo, at the next bar line (jazzd's own clock)",
 }
 MOMENTARY = {"panic", "next", "previous", "tap", "call"}  # acts, not settings: a reload replays none
+SWITCHES = {"start_stop", "panic"}  # logged when moved, from the keyboard or the page alike
 
 
 def control_problem(value: int | str) -> str | None:
@@ -184,10 +185,12 @@ class Keyboard:
         else:
             self.ignored += 1
 
-    def turn(self, action: str, value: int) -> None:
-        """A knob or switch moved to `value` (0-127)."""
+    def turn(self, action: str, value: int, source: str | None = "keyboard") -> None:
+        """A knob or switch moved to `value` (0-127), from `source` (None: a reload replaying it)."""
         if action not in MOMENTARY:
             self.knobs[action] = value
+        if action in SWITCHES and source:
+            log.info("%s %d from the %s", action, value, source)
         self.actions[action](value)
 
     def release_all(self) -> None:
