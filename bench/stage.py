@@ -31,18 +31,11 @@ import threading
 import time
 from pathlib import Path
 
-from jazzd.measure.rig import Rig, jack_server
+from jazzd.measure.rig import CLICK, Rig, chromium, free_port, jack_server
 from jazzd.music.midi import CLOCK, CONTROL_CHANGE, PROGRAM_CHANGE, START
 
-CLICK = 0x99
 TAP = 82
 TICKS_PER_BAR = 96
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start(config: str, text: str, *flags: str) -> subprocess.Popen:
@@ -225,23 +218,10 @@ def bar_latencies(received, arrivals) -> list[float]:
 
 
 def first_paint(rig: Rig, tmp: str) -> float | None:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
     synth = rig.synth("bench-synth")
     port = free_port()
     proc = start(f"{tmp}/paint.toml", f"[web]\nenabled = true\nport = {port}\n")
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = chromium(Path(tmp) / "profile")
     try:
         paints = []
         for _ in range(5):

@@ -2,52 +2,25 @@
 chromedriver, against `jazzd` playing on JACK — each action judged at the rig's synth too."""
 
 import itertools
-import socket
 import statistics
 import time
 
 import pytest
 from jackrig import judge, start_jazzd
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from jazzd.measure.rig import CLICK, chromium, free_port
 from jazzd.music.midi import ALL_NOTES_OFF, CLOCK, CONTROL_CHANGE
 
 pytestmark = pytest.mark.jack
 
-CLICK = 0x99  # a count-in click (channel 10)
-
 
 @pytest.fixture
 def browser(tmp_path):
-    """Headless Chromium as the probe of this machine runs it: no sandbox (root), no network
-    chatter of its own, a fresh profile."""
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
-    driver.set_window_size(390, 844)  # a phone's screen
+    driver = chromium(tmp_path / "profile")
     yield driver
     driver.quit()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def shown(driver, element: str) -> str:

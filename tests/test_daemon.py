@@ -171,8 +171,8 @@ def test_the_next_tune_goes_on_with_the_clock_engine_scheduler_and_knobs_but_not
         old.live.keyboard.handle(mido.Message("note_on", note=note, velocity=80))
     old.live.keyboard.handle(mido.Message("control_change", control=72, value=0))  # density
     old.stage.ask("call", 1, "keyboard")
-    old._take_requests()
-    assert old.change_to == 1
+    old.onstage.take_requests()
+    assert old.onstage.change_to == 1
     new = Player(tune_options(old.options, old.stage.setlist[1]), previous=old, next_tune=True)
     assert new.clock is old.clock and new.live.scheduler is old.live.scheduler
     assert new.live.engine is old.live.engine and new.stage is old.stage and new.stage.current == 1
@@ -192,11 +192,11 @@ def test_a_tune_called_while_a_followed_master_plays_waits_for_its_stop(caplog):
     assert clock.running
     player.stage.ask("step", 1, "page")
     player.stage.ask("tempo", 150, "page")
-    player._take_requests()
-    assert player.change_to is None and "the MIDI clock followed sets the tempo" in caplog.text
+    player.onstage.take_requests()
+    assert player.onstage.change_to is None and "the MIDI clock followed sets the tempo" in caplog.text
     clock.on_message("stop", time.perf_counter())
-    player._take_requests()
-    assert player.change_to == 1
+    player.onstage.take_requests()
+    assert player.onstage.change_to == 1
 
 
 def test_a_mode_and_the_switches_from_the_page_act_as_the_keyboard_s(caplog):
@@ -204,7 +204,7 @@ def test_a_mode_and_the_switches_from_the_page_act_as_the_keyboard_s(caplog):
     player = Player(setlist_options(input="keys"))
     for kind, value in (("mode", "answer"), ("start_stop", 0)):
         player.stage.ask(kind, value, "page")
-    player._take_requests()
+    player.onstage.take_requests()
     assert type(player.live.performer.turns).__name__ == "Answer" and player.options.mode == "answer"
     assert player.live.performer.paused and player.live.keyboard.knobs == {"start_stop": 0}
     assert "mode answer from the page" in caplog.text and "start_stop 0 from the page" in caplog.text

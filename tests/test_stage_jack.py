@@ -11,11 +11,11 @@ import time
 import pytest
 from jackrig import judge, send_until_heard, start_jazzd
 
+from jazzd.measure.rig import CLICK, free_port
 from jazzd.music.midi import CLOCK, CONTROL_CHANGE, PROGRAM_CHANGE
 
 pytestmark = pytest.mark.jack
 
-CLICK = 0x99  # the count-in's note-on, channel 10
 NEXT, PREVIOUS, TAP = 80, 81, 82
 
 
@@ -122,9 +122,7 @@ def test_a_thousand_malformed_requests_to_the_page_leave_jazzd_playing_in_time(r
     """The page on every address (token required): a thousand requests without the token, with
     a wrong one, with garbage or too big — all refused, and the solo goes on in time."""
     synth = rig.synth("synth")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     token = tmp_path / "web-token"
     token.write_text("k" * 32)
     web = f'[web]\nenabled = true\naddress = "0.0.0.0"\nport = {port}\ntoken_file = "{token}"\n'

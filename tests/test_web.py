@@ -10,14 +10,9 @@ import pytest
 
 from jazzd.live.stage import Stage
 from jazzd.live.web import MAX_BODY, Page, WebError, check_request, page_link, read_token, write_token
+from jazzd.measure.rig import free_port
 
 TOKEN = "t" * 32
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 
 import mido
 
@@ -25,14 +24,14 @@ from jazzd.live.config import PlayOptions, tune_options
 from jazzd.live.inport import Input
 from jazzd.live.keeper import PortKeeper
 from jazzd.live.midilog import MidiLog
-from jazzd.live.outputs import BACKENDS
-from jazzd.live.perform import count_in
+from jazzd.live.onstage import OnStage
+from jazzd.live.outputs import BACKENDS, MidiOutput
+from jazzd.live.perform import begin_counting
 from jazzd.live.ports import PortLost
 from jazzd.live.service import Signals, notify
-from jazzd.live.stage import Request, Stage
-from jazzd.live.turns import STRATEGIES
+from jazzd.live.stage import Stage
 from jazzd.live.wiring import wire
-from jazzd.music.grammar import BEATS_PER_BAR, TICKS_PER_BEAT
+from jazzd.music.grammar import BEATS_PER_BAR
 from jazzd.music.midi import all_notes_off
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,6 @@ START_LEAD = 0.1  # seconds from ports open to the first beat of the internal cl
 WATCH_SECONDS = 1.0  # how often the port list is checked for a vanished port
 CLOCK_MESSAGES = {"clock", "start", "stop", "continue", "songpos"}
 PING_SECONDS = 0.5  # watchdog pings, from the main thread (more often if WatchdogSec is short) ...
-CHANGE_MARGIN = 0.02  # seconds past what was handed to the output where a tune or tempo may change
 STALL_SECONDS = 2.0  # ... only while the timing thread went round its loop this recently
 FLUSH_SECONDS = 0.2  # how long a reconnect waits for the timing thread to silence the old port
 EX_SOFTWARE = 70  # a thread died: exit so that systemd restarts jazzd
@@ -63,24 +61,8 @@ class Player:
         self.stage.current = next(
             (i for i, e in enumerate(options.setlist) if e.chart is options.chart), None
         )
-        if next_tune:  # the band goes on: the same clock, ports, log and timing thread
-            self.clock = previous.clock
-            self.clock.on_change = self._clock_changed
-        elif previous is not None and _same_clock_input(previous.options, options):
-            self.clock = previous.clock  # the master runs on: no waiting for its next Start
-            self.clock.on_change = self._clock_changed
-        elif options.clock == "midi":
-            self.clock = MidiClockFollower(now=self.now, on_change=self._clock_changed)
-        else:
-            self.clock = InternalClock(options.bpm, now=self.now)
-        if next_tune or (
-            previous is not None and _same_port(previous.options, options, "port") and previous.output.is_open
-        ):
-            self.output = previous.output  # a reload keeps an unchanged port open: no gap, no reconnect
-        else:
-            self.output = BACKENDS[options.midi_api].make_output(
-                options.port, virtual=options.virtual, realtime_priority=options.realtime_priority
-            )
+        self.clock = self._clock(previous, next_tune)
+        self.output = self._output(previous, next_tune)
         if previous is not None:  # one log for the whole run of jazzd
             self.midi_log = previous.midi_log
         else:
@@ -92,16 +74,7 @@ class Player:
         if self.midi_log is not None:  # otherwise the timing path makes no call for it
             self.live.scheduler.on_sent = self._record
             self.output.on_own_messages = self._record_all  # what it sends by itself as it ends
-        self.input: Input | None = None
-        if (
-            previous is not None
-            and (next_tune or _same_port(previous.options, options, "input"))
-            and previous.input
-        ):
-            self.input = previous.input
-            self.input.handler = self._receive
-        elif options.input:
-            self.input = Input(options.input, options.midi_api, self._receive, virtual=options.virtual)
+        self.input = self._input(previous, next_tune)
         self.ports: PortKeeper | None = None  # while running
         self.signals: Signals | None = None  # ... and what the main thread waits on
         self.ended = False  # the tune's last chorus was played
@@ -110,12 +83,9 @@ class Player:
         self._ping_every = min(PING_SECONDS, int(os.environ.get("WATCHDOG_USEC") or 10**9) / 2e6)
         self._pinged = -PING_SECONDS
         self.resume_from = None  # a reload during the same tune: the clock the band went on with
-        self.change_to: int | None = None  # a setlist entry called: this performance hands over
-        self._called: int | None = None  # ... once the followed master stops
+        self.onstage = OnStage(self.stage, options, self.clock, self.live, self.output, self._status)
         self._stop_timing = threading.Event()
         self._before: Player | None = None  # the tune this one follows at a bar line
-        self._shown: dict | None = None  # what the page was last shown (bar, chord, ...)
-        self._bars: list[list[str]] | None = None
         if next_tune:
             self.ports, self._timing, self._stop_timing = (
                 previous.ports,
@@ -127,6 +97,42 @@ class Player:
             self._take_knobs(previous)
         elif previous is not None:
             self._take_over(previous)
+
+    def _clock(self, previous: Player | None, next_tune: bool) -> InternalClock | MidiClockFollower:
+        """The next tune's band goes on with the same clock; a reload with a followed master
+        running does too (no waiting for its next Start); else a new clock."""
+        if previous is not None and (next_tune or _same_clock_input(previous.options, self.options)):
+            previous.clock.on_change = self._clock_changed
+            return previous.clock
+        if self.options.clock == "midi":
+            return MidiClockFollower(now=self.now, on_change=self._clock_changed)
+        return InternalClock(self.options.bpm, now=self.now)
+
+    def _output(self, previous: Player | None, next_tune: bool) -> MidiOutput:
+        """A reload keeps an unchanged port open (no gap, no reconnect); the next tune always."""
+        options = self.options
+        if previous is not None and (
+            next_tune or (_same_port(previous.options, options, "port") and previous.output.is_open)
+        ):
+            return previous.output
+        return BACKENDS[options.midi_api].make_output(
+            options.port, virtual=options.virtual, realtime_priority=options.realtime_priority
+        )
+
+    def _input(self, previous: Player | None, next_tune: bool) -> Input | None:
+        options = self.options
+        if (
+            previous is not None
+            and previous.input
+            and (next_tune or _same_port(previous.options, options, "input"))
+        ):
+            previous.input.handler = self._receive
+            return previous.input
+        return (
+            Input(options.input, options.midi_api, self._receive, virtual=options.virtual)
+            if options.input
+            else None
+        )
 
     def _take_knobs(self, previous: Player) -> None:
         for action, value in previous.live.keyboard.knobs.items():
@@ -230,7 +236,7 @@ class Player:
         handing_over = False
         try:
             if self._before is not None:
-                self._enter_tune(self._before)
+                self.onstage.enter(self._before.onstage)
                 self._before = None  # the tune before is let go
             elif not self._start(signals):
                 return 0
@@ -243,7 +249,7 @@ class Player:
             if failed:
                 log.error("%s; exiting so that the service restarts", failed)
                 return EX_SOFTWARE
-            handing_over = self.change_to is not None and not signals.pending()
+            handing_over = self.onstage.change_to is not None and not signals.pending()
             return 0
         finally:
             if not handing_over:
@@ -310,95 +316,13 @@ class Player:
         else:
             first = -options.count_in * BEATS_PER_BAR
             self.clock.start(float(first), at=self.now() + START_LEAD)
-        self._count_in(float(first), resume=self.resume_from is not None)
-
-    def _count_in(self, first: float, resume: bool = False, next_tune: bool = False) -> None:
-        """From `first`: the clock out (Start before anything else on the first beat; for the
-        next tune Stop, the top and Start) to the tune's last bar line, and the count-in's
-        clicks (none when resuming)."""
-        options, scheduler = self.options, self.live.scheduler
-        if options.clock_out:
-            if next_tune:
-                scheduler.restart_clock_out(first)
-            else:
-                scheduler.start_clock_out(first, resume=resume)
-            if math.isfinite(self.live.performer.end):
-                scheduler.stop_clock_out(self.live.performer.end)
-        if not resume and options.count_in and options.count_in_channel:
-            count_in(scheduler, options.count_in, options.count_in_channel - 1, options.count_in_note)
-
-    def _next_bar_line(self) -> float:
-        """The tune's first bar line that nothing handed to the output has reached (a beat)."""
-        soon = self.clock.beat_at(self.now() + self.output.lead + CHANGE_MARGIN)
-        timeline = self.live.chords.fallback
-        return timeline.next_bar_line(math.ceil(soon * TICKS_PER_BEAT)) / TICKS_PER_BEAT
-
-    def _enter_tune(self, before: Player) -> None:
-        """This tune follows `before`'s: on jazzd's own clock, at its next bar line — what
-        would sound past it is dropped, notes held over it end on it, and this tune's count-in
-        (or its first downbeat) begins there at its tempo. On a followed clock, with the
-        master's next Start."""
-        self._status()
-        if not isinstance(self.clock, InternalClock):
-            log.info("%s begins with the master's next Start", self.options.chart.title)
-            return
-        count = float(self.options.count_in * BEATS_PER_BAR)
-        end = before._next_bar_line()
-        held_over = self.live.scheduler.end_tune(end, end + count, -count)
-        self.clock.set_tempo(self.options.bpm, at_beat=-count)
-        self._count_in(-count, next_tune=True)
-        log.info(
-            "%s at %g bpm from the next bar line (in %.0f ms; %d notes held over it end on it)",
-            self.options.chart.title,
-            self.options.bpm,
-            1000 * (self.clock.time_of(-count) - self.now()),
-            held_over,
+        begin_counting(
+            self.live.scheduler,
+            options,
+            self.live.performer.end,
+            float(first),
+            resume=self.resume_from is not None,
         )
-
-    def _take_requests(self) -> None:
-        """Act on what the keyboard and the page asked for; a tune called while a followed
-        master plays is taken once it stops."""
-        for request in self.stage.take():
-            self._act(request)
-        if self._called is not None and not self.clock.running:
-            self.change_to = self._called
-
-    def _act(self, request: Request) -> None:
-        """The main thread acts on a request from the keyboard or the page (logged alike)."""
-        kind, value, source = request.kind, request.value, request.source
-        if kind in ("call", "step"):
-            index = self.stage.entry_called(request)
-            if index is None:
-                return
-            log.info(
-                "tune %d of the setlist (%s) called from the %s",
-                index + 1,
-                self.stage.setlist[index].name,
-                source,
-            )
-            if isinstance(self.clock, MidiClockFollower) and self.clock.running:
-                self._called = index  # the master plays on: the tune waits for its Stop
-            else:
-                self.change_to = index
-        elif kind == "tempo":
-            if not isinstance(self.clock, InternalClock):
-                log.warning("tempo %g bpm from the %s: the MIDI clock followed sets the tempo", value, source)
-                return
-            at = self._next_bar_line()
-            self.clock.set_tempo(value, at_beat=at)
-            log.info("tempo %g bpm from the %s, from the bar line at beat %g", value, source, at)
-            self._status()
-        elif kind == "show":  # a page opened: show it everything now
-            self._shown = None
-        elif kind == "mode":
-            performer = self.live.performer
-            performer.turns = STRATEGIES[value](
-                self.options.trade_bars, performer.form, self.options.answer_after
-            )
-            self.options = replace(self.options, mode=value)
-            log.info("mode %s from the %s", value, source)
-        else:  # start_stop, panic: as the keyboard's own switch does
-            self.live.keyboard.turn(kind, value, source)
 
     def _failed(self) -> str | None:
         """Why the performance cannot go on (a thread died; its traceback is logged), or None."""
@@ -419,8 +343,8 @@ class Player:
         next_watch = self.now() + WATCH_SECONDS
         while not signals.pending() and not self._failed():
             t = self.now()
-            self._take_requests()
-            if self.change_to is not None:
+            self.onstage.take_requests()
+            if self.onstage.change_to is not None:
                 return
             if self._tune_over(t) and not self.stage.setlist:
                 self.ended = True  # with a setlist, jazzd waits for the next tune called
@@ -447,42 +371,9 @@ class Player:
             if self.midi_log is not None:
                 self.midi_log.write()
             if self.stage.watched:
-                self._show(t)
+                lost = self.ports.output_lost.is_set()
+                self.onstage.show(t, not lost, self.input.name if self.input else None)
             self._wait(signals, self._idle_seconds(self.now()))
-
-    def _show(self, t: float) -> None:
-        """Publish what the page shows, when any of it changed (only while a page watches)."""
-        live, clock = self.live, self.clock
-        tick = math.floor(clock.beat_at(t) * TICKS_PER_BEAT) if clock.running else -1
-        bars = self._written_bars()
-        bar = live.chords.fallback.bar_index(tick) if tick >= 0 else None
-        ports = self.ports
-        shown = {
-            "tune": self.options.chart.title,
-            "setlist": [entry.chart.title for entry in self.stage.setlist],
-            "current": self.stage.current,
-            "bars": bars,
-            "bar": bar if bar is not None and bar < len(bars) else None,
-            "chord": live.chords.current.symbol if live.chords.current else None,
-            "tempo": round(clock.tempo, 2),
-            "mode": self.options.mode,
-            "clock": self.options.clock,
-            "playing": clock.running and not live.performer.paused,
-            "knobs": dict(live.keyboard.knobs),
-            "output": {"name": self.output.name, "ok": not (ports and ports.output_lost.is_set())},
-            "input": self.input.name if self.input else None,
-        }
-        if shown != self._shown:
-            self._shown = shown
-            self.stage.publish(shown)
-
-    def _written_bars(self) -> list[list[str]]:
-        """The tune's bars as the page draws them (every chorus, when their number is set)."""
-        if self._bars is None:
-            chart, choruses = self.options.chart, self.options.choruses
-            bars = chart.bars(choruses) if choruses else chart.intro + chart.chorus()
-            self._bars = [[chord.symbol for chord in bar] for bar in bars]
-        return self._bars
 
     def _tune_over(self, t: float) -> bool:
         """The last chorus has ended: its last bar line passed, every note and the clock's Stop sent."""
@@ -536,7 +427,7 @@ def _open_page(options: PlayOptions, stage: Stage):
 def _perform(player: Player, signals: Signals, load_options: Callable[[], PlayOptions]) -> int:
     """Performances, one after another across reloads; returns the exit code."""
     while True:
-        if player.change_to is None and player._before is None:  # not the next tune of a setlist
+        if player._before is None:  # not the next tune of a setlist
             log.info(
                 "model %s loaded (vocabulary %d, n_a %d)",
                 player.live.engine.files.name,
@@ -548,8 +439,8 @@ def _perform(player: Player, signals: Signals, load_options: Callable[[], PlayOp
         except BaseException:
             player.close_ports()
             raise
-        if code == 0 and player.change_to is not None and not signals.pending():
-            entry = player.stage.setlist[player.change_to]
+        if code == 0 and player.onstage.change_to is not None and not signals.pending():
+            entry = player.stage.setlist[player.onstage.change_to]
             try:
                 player = Player(tune_options(player.options, entry), previous=player, next_tune=True)
             except BaseException:

@@ -12,6 +12,7 @@ import math
 import random
 from collections.abc import Callable
 
+from jazzd.live.config import PlayOptions
 from jazzd.live.listen import Keyboard
 from jazzd.live.scheduler import LATE_LIMIT, Scheduler
 from jazzd.live.turns import Solo
@@ -38,6 +39,28 @@ def count_in(scheduler: Scheduler, bars: int, channel: int, note: int) -> None:
     for beat in range(-bars * BEATS_PER_BAR, 0):
         velocity = COUNT_IN_ACCENT if beat % BEATS_PER_BAR == 0 else COUNT_IN_VELOCITY
         scheduler.note(float(beat), 0.25, channel, velocity, lambda at: note)
+
+
+def begin_counting(
+    scheduler: Scheduler,
+    options: PlayOptions,
+    end: float,
+    first: float,
+    resume: bool = False,
+    next_tune: bool = False,
+) -> None:
+    """From `first`: the clock out (Start before anything else on the first beat; for the next
+    tune Stop, the top and Start) to the tune's last bar line `end`, and the count-in's clicks
+    (none when resuming)."""
+    if options.clock_out:
+        if next_tune:
+            scheduler.restart_clock_out(first)
+        else:
+            scheduler.start_clock_out(first, resume=resume)
+        if math.isfinite(end):
+            scheduler.stop_clock_out(end)
+    if not resume and options.count_in and options.count_in_channel:
+        count_in(scheduler, options.count_in, options.count_in_channel - 1, options.count_in_note)
 
 
 class Performer:

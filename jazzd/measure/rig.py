@@ -21,6 +21,7 @@ import queue
 import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -235,6 +236,41 @@ def away_from_xruns(frames: list[int], xruns: list[int], rate: int, window: floa
     """The frames not within `window` seconds of an xrun: where the dummy driver's frames kept
     pace with the wall clock, so an onset judged in frames means what it says."""
     return [f for f in frames if all(abs(f - x) > window * rate for x in xruns)]
+
+
+CLICK = NOTE_ON | 9  # a count-in click's status (channel 10, the default)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (for the phone page)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def chromium(profile: Path):
+    """Debian's Chromium, headless, driven by Selenium through Debian's chromedriver: no sandbox
+    (as root), no network chatter of its own, a fresh profile in `profile`, a phone's screen."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_window_size(390, 844)
+    return driver
 
 
 def is_note_on(data: list[int]) -> bool:
