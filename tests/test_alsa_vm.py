@@ -286,3 +286,26 @@ def test_a_boot_without_the_synth_then_without_any_sound_module_still_plays(serv
     assert third["StatusText"].startswith("playing at") and third["NRestarts"] == "0"
     notes = [h.data for h in heard(served / "boot3.recv")]
     assert sum(is_note_on(d) for d in notes) > 10 and hanging(notes) == set()
+
+
+def test_the_page_serves_under_the_unit_with_its_drop_in_and_only_with_the_token(served):
+    """The drop-in as INSTALL.md installs it: jazzd listens under the sandbox, reads the token
+    from its systemd credential, refuses requests without it, and plays on; exposure at most 2."""
+    security = (served / "page-security.txt").read_text()
+    record(served, "the page under the unit", {"security": security.strip()})
+    assert float(security.split(":")[1].split()[0]) <= 2.0
+    answers = shown(served, "page-answers.txt")
+    assert (answers["bare"], answers["wrong"], answers["token"], answers["state"]) == (
+        "403",
+        "403",
+        "200",
+        "200",
+    )
+    assert answers["tune"] == "Rhythm changes in Bb"
+    assert (served / "page-link.txt").read_text().startswith("http://")
+    playing = shown(served, "page-playing.txt")
+    assert playing["StatusText"].startswith("playing at") and playing["NRestarts"] == "0"
+    journal = (served / "page-journal.txt").read_text()
+    assert "(token required)" in journal and "Traceback" not in journal, journal[-3000:]
+    notes = [h.data for h in heard(served / "page.recv")]
+    assert sum(is_note_on(d) for d in notes) > 10 and hanging(notes) == set()

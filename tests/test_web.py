@@ -145,6 +145,9 @@ def test_tokens_links_and_what_a_wrong_setting_says(tmp_path, monkeypatch):
     monkeypatch.delenv("CREDENTIALS_DIRECTORY")
     with pytest.raises(WebError, match="jazzd web-token --new"):
         read_token(str(tmp_path / "missing"))
+    (tmp_path / "file").write_text("")
+    with pytest.raises(WebError, match="cannot write the token"):
+        write_token(str(tmp_path / "file" / "web-token"))  # its folder is a file
     assert page_link("127.0.0.1", 8080, None) == "http://127.0.0.1:8080/"
     assert page_link("0.0.0.0", 80, "abc") == f"http://{socket.gethostname()}.local:80/?token=abc"
     with socket.socket() as taken:

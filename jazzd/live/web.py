@@ -92,10 +92,15 @@ def write_token(path: str) -> str:
     """A new token in `path` (readable by root alone; systemd hands it to the service)."""
     token = new_token()
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.touch(mode=0o600)
-    target.chmod(0o600)
-    target.write_text(token + "\n", encoding="utf-8")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.touch(mode=0o600)
+        target.chmod(0o600)
+        target.write_text(token + "\n", encoding="utf-8")
+    except OSError as exc:
+        raise WebError(
+            f"{path}: cannot write the token ({exc.strerror or exc}; as root: sudo jazzd web-token --new)"
+        ) from exc
     return token
 
 

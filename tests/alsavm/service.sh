@@ -1,7 +1,8 @@
 # systemd as it really runs, in the VM's own init: the shipped unit installed as docs/INSTALL.md
 # says; start, the watchdog over a minute, a reload mid-tune, stop, restart; then boots: one with
 # jazzd enabled and the synth absent, one with no sound module loaded by anyone but the unit's
-# modules-load file. The synth is seqrecv (a C receiver), run as a unit of its own.
+# modules-load file; last, the phone page under the unit with its drop-in (docs/INSTALL.md). The
+# synth is seqrecv (a C receiver), run as a unit of its own.
 set -u
 show() { systemctl show jazzd -p ActiveState -p SubState -p Result -p NRestarts -p MainPID -p StatusText -p ExecMainStatus; }
 synth() {  # synth NAME: the receiver as a transient unit writing /host/NAME.recv
@@ -62,6 +63,35 @@ case "${ALSAVM_BOOT:-1}" in
     lsmod | grep -E '^snd_seq ' > /host/boot3-lsmod.txt
     sleep 8
     heard boot3
+
+    jazzd web-token --new > /host/page-link.txt
+    install -D -m 644 /host/src/systemd/jazzd-web.conf /etc/systemd/system/jazzd.service.d/web.conf
+    printf '[web]\nenabled = true\naddress = "0.0.0.0"\nport = 8080\n' >> /etc/jazzd/jazzd.toml
+    systemctl daemon-reload
+    systemd-analyze security jazzd | tail -1 > /host/page-security.txt
+    synth page
+    systemctl start jazzd
+    sleep 6
+    python3 - "$(cat /etc/jazzd/web-token)" > /host/page-answers.txt <<'PY'
+import json, sys, urllib.error, urllib.request
+def status(path, headers=None):
+    try:
+        with urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:8080" + path, headers=headers or {})) as r:
+            return r.status, r.headers.get("Set-Cookie", ""), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, "", b""
+print(f"bare={status('/')[0]}")
+print(f"wrong={status('/state?token=wrong')[0]}")
+code, cookie, _ = status(f"/?token={sys.argv[1]}")
+print(f"token={code}")
+code, _, body = status("/state", {"Cookie": cookie.split(";")[0]})
+print(f"state={code}")
+print(f"tune={json.loads(body or b'{}').get('tune')}")
+PY
+    show > /host/page-playing.txt
+    systemctl stop jazzd
+    synth_off page
+    journalctl -b -u jazzd -o cat > /host/page-journal.txt
     echo done > /host/service.done
     ;;
 esac
