@@ -129,7 +129,7 @@ def test_a_thousand_malformed_requests_to_the_page_leave_jazzd_playing_in_time(r
     config = stage_config(tmp_path / "j.toml", '[{ tune = "blues-f", bpm = 200 }]', count_in=0, extra=web)
     proc = start_jazzd("--config", config, tmp=tmp_path)
     junk = [
-        b"GET /state HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n",
         b"GET /?token=wrong HTTP/1.1\r\nHost: x\r\n\r\n",
         b"POST /api/panic HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
         b'Content-Length: 15\r\n\r\n{"value": 127}',

@@ -42,14 +42,13 @@ def post(page, kind, value, **extra):
     return ask(page, "POST", f"/api/{kind}", json.dumps({"value": value}), headers, **extra)
 
 
-def test_the_page_its_files_and_its_state_are_served_on_localhost(served):
-    page, stage = served
+def test_the_page_and_its_files_are_served_on_localhost(served):
+    page, _ = served
     status, html, response = ask(page, "GET", "/")
     assert status == 200 and b'<script src="/page.js"' in html
     assert "default-src 'self'" in response.getheader("Content-Security-Policy")
     assert ask(page, "GET", "/page.js")[0] == ask(page, "GET", "/page.css")[0] == 200
-    stage.publish({"tune": "Blue Bossa", "bar": 3})
-    assert json.loads(ask(page, "GET", "/state")[1]) == {"tune": "Blue Bossa", "bar": 3}
+    assert ask(page, "GET", "/state")[0] == 404  # the state comes only as the page's event stream
 
 
 def test_a_request_from_the_page_is_queued_as_the_keyboard_s_would_be(served):
@@ -87,14 +86,14 @@ def test_no_get_changes_anything_and_bad_values_are_refused(served):
 
 def test_a_flood_from_one_address_is_slowed_down(served):
     page, _ = served
-    statuses = [ask(page, "GET", "/state")[0] for _ in range(80)]
+    statuses = [ask(page, "GET", "/page.css")[0] for _ in range(80)]
     assert statuses.count(429) > 0 and statuses[:30].count(200) == 30  # the burst allowed, then bounded
 
 
 @pytest.mark.parametrize("served", [True], indirect=True)
 def test_on_a_network_address_every_request_without_the_token_is_refused(served):
     page, stage = served
-    for method, path in (("GET", "/"), ("GET", "/page.js"), ("GET", "/state"), ("GET", "/events")):
+    for method, path in (("GET", "/"), ("GET", "/page.js"), ("GET", "/page.css"), ("GET", "/events")):
         assert ask(page, method, path)[0] == 403
         assert ask(page, method, path + "?token=wrong")[0] == 403
     assert post(page, "panic", 127)[0] == 403 and stage.take() == []
@@ -102,7 +101,7 @@ def test_on_a_network_address_every_request_without_the_token_is_refused(served)
     cookie = response.getheader("Set-Cookie")
     assert status == 200 and "HttpOnly" in cookie and "SameSite=Strict" in cookie
     kept = {"Cookie": cookie.split(";")[0]}
-    assert ask(page, "GET", "/state", headers=kept)[0] == 200
+    assert ask(page, "GET", "/page.css", headers=kept)[0] == 200
     assert post(page, "panic", 127, headers=kept)[0] == 200 and len(stage.take()) == 1
 
 

@@ -5,7 +5,7 @@ aiohttp because one well-kept library gives the server, Server-Sent Events (a st
 response), bounded requests (`client_max_size`, header limits in its C parser) and a clean
 shutdown, with wheels for the Pi; the page itself is three static files, no build step.
 
-The web thread never touches the performance: it reads the state the main thread last
+The web thread never touches the performance: it streams the state the main thread last
 published (`Stage.state`, replaced whole) and queues requests (`Stage.ask`), which the main
 thread acts on as it does the keyboard's. While no page is open the main thread publishes
 nothing (`Stage.watchers` is empty).
@@ -176,7 +176,6 @@ class Page:
         app.router.add_get("/", self._file)
         app.router.add_get("/page.js", self._file)
         app.router.add_get("/page.css", self._file)
-        app.router.add_get("/state", self._state)
         app.router.add_get("/events", self._events)
         app.router.add_post("/api/{kind}", self._request)
         self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
@@ -248,9 +247,6 @@ class Page:
             "X-Content-Type-Options": "nosniff",
         }
         return web.Response(text=text, content_type=kind, headers=headers)
-
-    async def _state(self, request: web.Request) -> web.Response:
-        return web.json_response(self.stage.state)
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         """Server-Sent Events: the state now, then each time it changes."""

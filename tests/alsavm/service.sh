@@ -74,19 +74,19 @@ case "${ALSAVM_BOOT:-1}" in
     sleep 6
     python3 - "$(cat /etc/jazzd/web-token)" > /host/page-answers.txt <<'PY'
 import json, sys, urllib.error, urllib.request
-def status(path, headers=None):
+def ask(path, headers=None):
     try:
-        with urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:8080" + path, headers=headers or {})) as r:
-            return r.status, r.headers.get("Set-Cookie", ""), r.read()
+        return urllib.request.urlopen(urllib.request.Request("http://127.0.0.1:8080" + path, headers=headers or {}), timeout=10)
     except urllib.error.HTTPError as e:
-        return e.code, "", b""
-print(f"bare={status('/')[0]}")
-print(f"wrong={status('/state?token=wrong')[0]}")
-code, cookie, _ = status(f"/?token={sys.argv[1]}")
-print(f"token={code}")
-code, _, body = status("/state", {"Cookie": cookie.split(";")[0]})
-print(f"state={code}")
-print(f"tune={json.loads(body or b'{}').get('tune')}")
+        return e
+print(f"bare={ask('/').status}")
+print(f"wrong={ask('/events?token=wrong').status}")
+answer = ask(f"/?token={sys.argv[1]}")
+print(f"token={answer.status}")
+events = ask("/events", {"Cookie": answer.headers.get("Set-Cookie", "").split(";")[0]})
+print(f"events={events.status}")
+line = next(l for l in events if l.startswith(b"data: "))
+print(f"tune={json.loads(line[6:])['tune']}")
 PY
     show > /host/page-playing.txt
     systemctl stop jazzd
