@@ -295,7 +295,7 @@ def test_the_page_serves_under_the_unit_with_its_drop_in_and_only_with_the_token
     record(served, "the page under the unit", {"security": security.strip()})
     assert float(security.split(":")[1].split()[0]) <= 2.0
     answers = shown(served, "page-answers.txt")
-    assert (answers["bare"], answers["wrong"], answers["token"], answers["state"]) == (
+    assert (answers["bare"], answers["wrong"], answers["token"], answers["events"]) == (
         "403",
         "403",
         "200",
