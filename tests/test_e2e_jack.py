@@ -2,6 +2,7 @@
 a real process against it, and the rig (a JACK client process that does nothing else) as the
 synth and the keyboard. Every test holds what arrived against what jazzd says it sent."""
 
+import itertools
 import signal
 import statistics
 import subprocess
@@ -13,7 +14,7 @@ from jackrig import delivered, judge, start_jazzd
 
 from jazzd.measure.rig import away_from_xruns, grid_offsets, mixed_input
 from jazzd.music.chords import parse_chord
-from jazzd.music.midi import ALL_NOTES_OFF, CONTROL_CHANGE
+from jazzd.music.midi import ALL_NOTES_OFF, CLOCK, CONTROL_CHANGE
 
 BPM = 200
 
@@ -111,10 +112,22 @@ def follow_a_clock(rig, tmp_path, attempt: int):
     return proc, synth, grid, code
 
 
+def stalled(proc, grid: dict, rate: int) -> bool:
+    """The master's ticks reached jazzd with gaps that do not add up to the ticks the rig
+    dropped: the dummy server stalled (its frames fell behind the wall clock) without the rig
+    counting an xrun. Seen once in 40 runs, a 16 ms step: to jazzd exactly a lost tick, which
+    it counted as one, leaving the line a tick off the master's frames."""
+    period = grid["per_tick"] / rate
+    ticks = [entry.t for entry in proc.logged("in") if entry.data == [CLOCK]]
+    gaps = sum(round((b - a) / period) - 1 for a, b in itertools.pairwise(ticks))
+    return gaps != grid["dropped"]
+
+
 def test_follows_midi_clock_on_the_masters_grid_and_stop_silences(rig, tmp_path):
     """Judged in frames where they kept pace with the wall clock (away from JACK xruns); a run
-    an xrun storm left with too few onsets to judge is the machine's, and is run again (four times
-    at most: this VM's storms have lasted half a minute)."""
+    an xrun storm left with too few onsets to judge, or a stall the rig did not count, is the
+    machine's, and is run again (four times at most: this VM's storms have lasted half a
+    minute)."""
     runs = 5
     for attempt in range(runs):
         xruns_before = len(rig.xruns())
@@ -122,7 +135,7 @@ def test_follows_midi_clock_on_the_masters_grid_and_stop_silences(rig, tmp_path)
         judge(proc, synth)
         ons = [e.frame for e in synth.notes_on()]
         calm = away_from_xruns(ons, rig.xruns()[xruns_before:], rig.rate)
-        if len(calm) >= 10:
+        if len(calm) >= 10 and not stalled(proc, grid, rig.rate):
             break
     assert len(calm) >= 10, f"JACK xruns left {len(calm)} of {len(ons)} onsets to judge, {runs} runs"
     offsets = grid_offsets(calm, grid["first"], grid["per_tick"] * 2, rig.rate)
