@@ -9,7 +9,7 @@ import statistics
 import time
 
 import pytest
-from jackrig import judge, send_until_heard, start_jazzd
+from jackrig import delivered, judge, send_until_heard, start_jazzd
 
 from jazzd.measure.rig import CLICK, free_port
 from jazzd.music.midi import CLOCK, CONTROL_CHANGE, PROGRAM_CHANGE
@@ -30,7 +30,7 @@ def stage_config(path, tunes: str, count_in: int = 1, extra: str = "") -> str:
 
 
 def clicks(synth, after: float = 0.0) -> list[tuple[float, int]]:
-    """(arrival, velocity) of each count-in click."""
+    """(arrival, velocity) of each count-in click arriving after `after`."""
     return [(e.t, e.data[2]) for e in synth.received if e.data[0] == CLICK and e.data[2] and e.t > after]
 
 
@@ -51,18 +51,19 @@ def test_program_change_calls_a_tune_counted_in_at_the_next_bar_line(rig, tmp_pa
         time.sleep(4.0)
     finally:
         code, _ = proc.stop()
-    judge(proc, synth)
-    first_tune = clicks(synth)[:4]
+    judge(proc, synth)  # every click and note arrived as sent, when it was due
     second = clicks(synth, after=asked)
-    assert code == 0 and len(first_tune) == 4 and len(second) == 4
+    assert code == 0 and len(second) == 4, "".join(proc.log)
     bar = 4 * 60 / 240
-    origin = first_tune[0][0]  # the first tune's bar 0 (its count-in's first click)
-    lines = (second[0][0] - origin) / bar
-    assert abs(lines - round(lines)) * bar < 0.002  # on a bar line of the first tune
     assert 0 < second[0][0] - asked <= bar + 0.05  # within one bar of the request
-    gaps = [b[0] - a[0] for a, b in itertools.pairwise(second)]
-    assert statistics.median(gaps) == pytest.approx(60 / 150, abs=0.002)  # the new tune's tempo
     assert second[0][1] > second[1][1]  # its downbeat accented
+    # where jazzd placed them (their due times: the dummy server's frames and the wall clock
+    # may part under load, which the arrival check above already bounds)
+    due = [s.due for s in proc.logged("out", synth.port) if s.data[0] == CLICK and s.data[2]]
+    first_tune, called = due[:4], due[4:]
+    lines = (called[0] - first_tune[0]) / bar
+    assert len(called) == 4 and abs(lines - round(lines)) * bar < 1e-6  # on a bar line of the first tune
+    assert [round(b - a, 6) for a, b in itertools.pairwise(called)] == [60 / 150] * 3  # at its tempo
     assert "tune 2 of the setlist (blue-bossa) called from the keyboard" in "".join(proc.log)
 
 
@@ -93,28 +94,33 @@ def test_tap_tempo_takes_the_tempo_of_four_taps_at_the_next_bar_line(rig, tmp_pa
 
 def test_a_hundred_random_tune_changes_leave_no_note_sounding(rig, tmp_path):
     """Program Changes, next and previous at random moments (some faster than a bar): every
-    note ended, at the sender and at the receiver, and everything sent arrived."""
+    note ended, at the sender and at the receiver, everything sent arrived, and each call jazzd
+    heard was acted on (or refused in a line)."""
     synth, keys = rig.synth("synth"), rig.keys("keys")
     tunes = '["blues-f", { tune = "rhythm-changes", bpm = 320 }, { tune = "blue-bossa", bpm = 280 }]'
     config = stage_config(tmp_path / "j.toml", tunes, count_in=0, extra="[clock]\nbpm = 300\n")
     proc = start_jazzd("--config", config, "--input", "keys", tmp=tmp_path)
     rng = random.Random(5)
+    calls = []
     try:
         proc.wait_for("input port")
         for _ in range(100):
             choice = rng.random()
             if choice < 0.5:
-                keys.send(PROGRAM_CHANGE, rng.randrange(3))
+                calls.append([PROGRAM_CHANGE, rng.randrange(3)])
             else:
-                keys.send(CONTROL_CHANGE, NEXT if choice < 0.75 else PREVIOUS, 127)
+                calls.append([CONTROL_CHANGE, NEXT if choice < 0.75 else PREVIOUS, 127])
+            keys.send(*calls[-1])
             time.sleep(rng.uniform(0.05, 0.5))
         time.sleep(0.5)
     finally:
         code, _ = proc.stop()
     judge(proc, synth)
+    heard = proc.logged("in", keys.port)
+    delivered(calls, [entry.data for entry in heard], rig)  # none lost but in a JACK xrun
     assert code == 0
     said = "".join(proc.log)
-    assert said.count("called from the keyboard") + said.count("the setlist has 3 tunes") == 100
+    assert said.count("called from the keyboard") + said.count("the setlist has 3 tunes") == len(heard)
     assert said.count(" bpm from the next bar line") == said.count("called from the keyboard")
 
 

@@ -462,6 +462,8 @@ def _perform(player: Player, signals: Signals, load_options: Callable[[], PlayOp
         try:
             player = Player(same_place_in_the_set(load_options(), previous.stage), previous=previous)
             log.info("configuration reloaded")
+            if _web(player.options) != _web(previous.options):
+                log.warning("[web] changed: the page keeps its old settings until jazzd restarts")
         except JazzdError as exc:
             log.error("configuration not reloaded, playing on with the old one: %s", exc)
             player = Player(previous.options, previous=previous)
@@ -482,6 +484,10 @@ def _same_port(old: PlayOptions, new: PlayOptions, which: str) -> bool:
     """The output ("port") or input ("input") a reload may keep open: named and opened alike."""
     keys = (which, "midi_api", "virtual", *(["realtime_priority"] if which == "port" else []))
     return all(getattr(old, key) == getattr(new, key) for key in keys)
+
+
+def _web(options: PlayOptions) -> tuple:
+    return options.web, options.web_address, options.web_port, options.web_token_file
 
 
 def _same_clock_input(old: PlayOptions, new: PlayOptions) -> bool:

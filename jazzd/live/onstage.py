@@ -21,7 +21,9 @@ from jazzd.music.grammar import BEATS_PER_BAR, TICKS_PER_BEAT
 
 log = logging.getLogger(__name__)
 
-CHANGE_MARGIN = 0.02  # seconds past what was handed to the output where a tune or tempo may change
+# Seconds past what was handed to the output where a tune or tempo may change: room for the
+# main thread itself, so that the count-in it queues there is never too late to be played.
+CHANGE_MARGIN = 0.05
 
 
 class OnStage:
