@@ -69,7 +69,9 @@ def test_program_change_calls_a_tune_counted_in_at_the_next_bar_line(rig, tmp_pa
 
 def test_tap_tempo_takes_the_tempo_of_four_taps_at_the_next_bar_line(rig, tmp_path):
     """Four taps 0.5 s apart (120 bpm) over a tune at 200: the clock out, from the next bar
-    line on, ticks at 120 bpm within 1%."""
+    line on, ticks at the tapped tempo within 1%. The tapped tempo is the taps' as they reached
+    jazzd: sent at exact frames, they reach it late when the loaded dummy server's frames fall
+    behind the wall clock (seen in CI: 118.2 bpm), as a drummer's taps would be their own."""
     synth, keys = rig.synth("synth"), rig.keys("keys")
     config = stage_config(tmp_path / "j.toml", '[{ tune = "blues-f", bpm = 200 }]', count_in=0)
     proc = start_jazzd("--config", config, "--input", "keys", "--clock-out", tmp=tmp_path)
@@ -86,10 +88,13 @@ def test_tap_tempo_takes_the_tempo_of_four_taps_at_the_next_bar_line(rig, tmp_pa
     ticks = [e.frame / rig.rate for e in synth.received if e.data == [CLOCK]]
     later = [t for t in ticks if t > tapped + 60 / 200 * 4 + 0.01]  # past the next bar line
     gaps = [b - a for a, b in itertools.pairwise(later)]
-    assert code == 0 and len(gaps) > 48
-    assert 60 / (24 * statistics.median(gaps)) == pytest.approx(120, rel=0.01)
+    heard = [entry.t for entry in proc.logged("in", keys.port)]
+    assert code == 0 and len(gaps) > 48 and len(heard) == 4
+    tempo = 60 * 3 / (heard[-1] - heard[0])
+    assert tempo == pytest.approx(120, rel=0.03)
+    assert 60 / (24 * statistics.median(gaps)) == pytest.approx(tempo, rel=0.01)
     said = re.findall(r"tempo ([0-9.]+) bpm from the keyboard", "".join(proc.log))
-    assert len(said) == 3 and float(said[-1]) == pytest.approx(120, rel=0.01)  # from the second tap on
+    assert len(said) == 3 and float(said[-1]) == pytest.approx(tempo, abs=0.01)  # from the second tap on
 
 
 def test_a_hundred_random_tune_changes_leave_no_note_sounding(rig, tmp_path):
