@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from jazzd.errors import ChordError, JazzdError, ModelError
-from jazzd.live.listen import Controls, control_problem
+from jazzd.live.listen import Controls, valid_control
 from jazzd.live.outputs import BACKENDS, DEFAULT_BACKEND
 from jazzd.live.stage import Entry, read_setlist
+from jazzd.live.turns import MODES
 from jazzd.music.charts import Chart, ChartError
 from jazzd.music.chords import DEFAULT_PROGRESSION, parse_progression
 from jazzd.music.grammar import DEFAULT_REGISTER
@@ -30,7 +31,6 @@ else:  # pragma: no cover - Python 3.10
 
 SYSTEM_CONFIG = Path("/etc/jazzd/jazzd.toml")
 EX_CONFIG = 78
-MODES = ("solo", "trade", "answer")
 
 
 @dataclass
@@ -255,7 +255,7 @@ KEYS: dict[str, Key] = {
             f"controls.{name}",
             (int, str),
             'a CC number 0-127, "note N" (a pad sending note N), or -1 for none',
-            lambda v: control_problem(v) is None,
+            valid_control,
         )
         for name in Controls.__dataclass_fields__
     },

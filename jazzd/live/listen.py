@@ -118,19 +118,24 @@ WHAT_CONTROLS_DO = {
     "tap": "pad or button: tap tempo, at the next bar line (jazzd's own clock)",
 }
 MOMENTARY = {"panic", "next", "previous", "tap", "call"}  # acts, not settings: a reload replays none
-SWITCHES = {"start_stop", "panic"}  # logged when moved, from the keyboard or the page alike
+SWITCHES = {"start_stop": 127, "panic": 0}  # where each rests (playing, not pressed); logged when flipped
 
 
-def control_problem(value: int | str) -> str | None:
-    """What is wrong with a control's setting (-1, a CC number, or "note N"), or None."""
-    if isinstance(value, bool):
-        return "not a number"
-    if isinstance(value, int):
-        return None if -1 <= value <= 127 else "out of range"
+def pad_note(value: str) -> int | None:
+    """The note a pad control sends ("note N"), or None if `value` is not one."""
     parts = value.split()
     if len(parts) == 2 and parts[0] == "note" and parts[1].isdigit() and int(parts[1]) <= 127:
-        return None
-    return 'not "note N"'
+        return int(parts[1])
+    return None
+
+
+def valid_control(value: int | str) -> bool:
+    """A control's setting: -1 (none), a CC number 0-127, or "note N"."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -1 <= value <= 127
+    return pad_note(value) is not None
 
 
 class Keyboard:
@@ -149,7 +154,7 @@ class Keyboard:
         self.phrase = Phrase()
         self.lock = threading.Lock()
         self.by_number = {n: name for name, n in vars(controls).items() if isinstance(n, int)}
-        self.by_note = {int(n.split()[1]): name for name, n in vars(controls).items() if isinstance(n, str)}
+        self.by_note = {pad_note(n): name for name, n in vars(controls).items() if isinstance(n, str)}
         self.actions = actions
         self.beat_now = beat_now
         self.arrival = 0.0  # when the message being handled arrived (a tap's time)
@@ -186,10 +191,12 @@ class Keyboard:
             self.ignored += 1
 
     def turn(self, action: str, value: int, source: str | None = "keyboard") -> None:
-        """A knob or switch moved to `value` (0-127), from `source` (None: a reload replaying it)."""
+        """A knob or switch moved to `value` (0-127), from `source` (None: a reload replaying it).
+        A switch is logged when it flips (a fader sending every value logs once per flip)."""
+        before = self.knobs.get(action, SWITCHES.get(action, 0))
         if action not in MOMENTARY:
             self.knobs[action] = value
-        if action in SWITCHES and source:
+        if action in SWITCHES and source and (value >= 64) != (before >= 64):
             log.info("%s %d from the %s", action, value, source)
         self.actions[action](value)
 

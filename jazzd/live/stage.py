@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jazzd.live.turns import MODES
 from jazzd.music.charts import Chart, ChartError
 from jazzd.music.library import available_charts, find_chart
 
@@ -43,7 +44,7 @@ ENTRY_FIELDS: dict[str, tuple[type | tuple[type, ...], str, Callable[[Any], bool
     "tune": (str, "a tune's name or a chart file", lambda v: bool(v.strip())),
     "bpm": ((int, float), "20-400 beats per minute", lambda v: 20 <= v <= 400),
     "choruses": (int, "0-999 (0: until the next call)", lambda v: 0 <= v <= 999),
-    "mode": (str, '"solo", "trade" or "answer"', lambda v: v in ("solo", "trade", "answer")),
+    "mode": (str, " or ".join(f'"{m}"' for m in MODES), lambda v: v in MODES),
 }
 
 

@@ -123,3 +123,4 @@ class Answer(Solo):
 
 
 STRATEGIES: dict[str, type[Solo]] = {"solo": Solo, "trade": Trade, "answer": Answer}
+MODES = tuple(STRATEGIES)  # what the config, the setlist and the page accept

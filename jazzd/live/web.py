@@ -37,6 +37,7 @@ from aiohttp import web
 
 from jazzd.errors import JazzdError
 from jazzd.live.stage import KINDS, Stage
+from jazzd.live.turns import MODES
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,6 @@ FILES = {
     "/page.js": ("page.js", "text/javascript"),
     "/page.css": ("page.css", "text/css"),
 }
-MODES = ("solo", "trade", "answer")
 CSP = "default-src 'self'; connect-src 'self'; img-src 'self'; frame-ancestors 'none'"
 
 
@@ -113,18 +113,19 @@ def page_link(address: str, port: int, token: str | None) -> str:
 
 def check_request(kind: str, value: object, setlist_length: int) -> str | None:
     """What is wrong with a request from the page, or None."""
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    checks = {
-        "call": isinstance(value, int) and not isinstance(value, bool) and 0 <= value < setlist_length,
-        "step": value in (-1, 1) and not isinstance(value, bool),
-        "tempo": number and 20 <= value <= 400,
-        "mode": value in MODES,
-        "start_stop": value in (0, 127) and not isinstance(value, bool),
-        "panic": value == 127 and not isinstance(value, bool),
+    allowed = {
+        "call": lambda v: isinstance(v, int) and 0 <= v < setlist_length,
+        "step": lambda v: v in (-1, 1),
+        "tempo": lambda v: isinstance(v, (int, float)) and 20 <= v <= 400,
+        "mode": lambda v: v in MODES,
+        "start_stop": lambda v: v in (0, 127),
+        "panic": lambda v: v == 127,
     }
-    if kind not in checks:
+    if kind not in allowed:
         return f"unknown request {kind!r} (known: {', '.join(KINDS)})"
-    return None if checks[kind] else f"{kind}: {value!r} is not allowed"
+    if isinstance(value, bool) or not allowed[kind](value):  # JSON true is no number here
+        return f"{kind}: {value!r} is not allowed"
+    return None
 
 
 class Page:
